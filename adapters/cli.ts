@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { RegistryProxyOptionsError } from '../lib/options.ts';
+import { ConfigError, describeOptionError, parseConfig, usage, type CliConfig } from './config.ts';
+import { formatLogLine } from './log-format.ts';
+import { serve } from './node.ts';
+
+function fail(message: string): never {
+  process.stderr.write(`registry-proxy: ${message}\n`);
+  process.exit(2);
+}
+
+let config: CliConfig;
+try {
+  config = parseConfig(process.argv.slice(2), process.env);
+} catch (error) {
+  if (error instanceof ConfigError) fail(error.message);
+  throw error;
+}
+if (config.help) {
+  process.stdout.write(`${usage()}\n`);
+  process.exit(0);
+}
+if (config.passwordFile) {
+  const { path, source, username } = config.passwordFile;
+  try {
+    config.proxy.credentials = { username, password: readFileSync(path, 'utf8').trim() };
+  } catch (error) {
+    fail(`${source} could not be read: ${(error as Error).message}`);
+  }
+}
+
+try {
+  const format = config.log;
+  const server = await serve({
+    ...config.proxy,
+    port: config.port,
+    hostname: config.hostname,
+    handleSignals: true,
+    onRequest: format === 'off' ? undefined : (entry) => process.stdout.write(formatLogLine(entry, format)),
+    onError: (error) => process.stderr.write(`registry-proxy: ${error instanceof Error ? error.message : String(error)}\n`),
+  });
+  const upstream = config.proxy.upstream ?? 'docker.io';
+  process.stderr.write(`registry-proxy: listening on ${server.url}, fronting ${upstream}\n`);
+} catch (error) {
+  if (error instanceof RegistryProxyOptionsError) fail(describeOptionError(error, config));
+  if ((error as { code?: string }).code === 'EADDRINUSE') fail(`port ${config.port} is already in use`);
+  throw error;
+}

@@ -1,0 +1,82 @@
+import { publicOrigin, type ProxyContext } from './context.ts';
+import { isRewritableErrorBody, rewriteErrorBody } from './error-body.ts';
+import { clientResponseHeaders } from './headers.ts';
+import { withIdleTimeout } from './idle-timeout.ts';
+import { rewriteLinkHeader, upstreamUrlToClient } from './paths.ts';
+import { mapScopeList, scopeToClient } from './scope.ts';
+import { isRedirect } from './upstream-fetch.ts';
+import { formatChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
+
+/**
+ * Rewrites the upstream's challenges for the client: a Bearer realm becomes the proxy's token
+ * endpoint (remembering the real one), and challenge scopes carry the client's names.
+ * containerd merges the challenge scope into its token request, so an unmapped scope would
+ * come back double-prefixed.
+ */
+export function rewriteChallenges(value: string, context: ProxyContext, request: Request): string {
+  const challenges = parseWwwAuthenticate(value);
+  for (const challenge of challenges) {
+    if (challenge.scheme.toLowerCase() !== 'bearer') continue;
+    const realm = challenge.params.get('realm');
+    if (realm) {
+      try {
+        context.tokenRealm.remember(new URL(realm), challenge.params.get('service'));
+      } catch {
+        // An unparseable realm is replaced all the same; token requests then rediscover it.
+      }
+      challenge.params.set('realm', publicOrigin(context, request) + context.options.tokenPath);
+    }
+    const scope = challenge.params.get('scope');
+    if (scope !== undefined) {
+      const mapped = mapScopeList(scope, (item) => scopeToClient(item, context.names));
+      if (mapped) challenge.params.set('scope', mapped);
+      else challenge.params.delete('scope');
+    }
+  }
+  return challenges.map(formatChallenge).join(', ');
+}
+
+/** Turns an upstream registry response into the client's: names mapped back, body streamed. */
+export async function toClientResponse(
+  context: ProxyContext,
+  request: Request,
+  upstream: Response,
+  upstreamUrl: URL,
+): Promise<Response> {
+  const headers = clientResponseHeaders(upstream.headers);
+  const { names, upstreamOrigin } = context;
+
+  const challenge = headers.get('www-authenticate');
+  if (challenge !== null) {
+    if (context.authenticator) headers.delete('www-authenticate'); // the proxy authenticates; clients have nothing to do
+    else headers.set('www-authenticate', rewriteChallenges(challenge, context, request));
+  }
+  const link = headers.get('link');
+  if (link !== null) headers.set('link', rewriteLinkHeader(link, upstreamUrl, upstreamOrigin, names));
+  const location = headers.get('location');
+  if (location !== null) headers.set('location', upstreamUrlToClient(location, upstreamUrl, upstreamOrigin, names));
+  if (isRedirect(upstream)) {
+    // Signed redirect targets expire within minutes; a cached redirect breaks later pulls.
+    headers.set('cache-control', 'no-store');
+  }
+  if (!headers.has('docker-distribution-api-version')) headers.set('docker-distribution-api-version', 'registry/2.0');
+
+  const init = { status: upstream.status, statusText: upstream.statusText, headers };
+  if (request.method === 'HEAD' || upstream.body === null) {
+    upstream.body?.cancel().catch(() => {});
+    return new Response(null, init);
+  }
+  if (isRewritableErrorBody(upstream)) {
+    const body = await rewriteErrorBody(upstream, names);
+    headers.set('content-length', String(new TextEncoder().encode(body).byteLength));
+    return new Response(body, init);
+  }
+  const { idleTimeout } = context.options;
+  const body =
+    idleTimeout > 0
+      ? withIdleTimeout(upstream.body, idleTimeout, () =>
+          context.options.onError(new Error(`upstream body stalled for ${idleTimeout} ms: ${upstreamUrl.pathname}`), request),
+        )
+      : upstream.body;
+  return new Response(body, init);
+}

@@ -1,0 +1,30 @@
+import { isOciError, ociErrorResponse } from './errors.ts';
+import { resolveOptions, type RegistryProxyOptions } from './options.ts';
+import { buildRouter } from './routes.ts';
+
+/** A fetch handler: what `Deno.serve`, `Bun.serve`, Workers and Hono all take. */
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+/**
+ * Creates the proxy. Options are validated here, once: a bad value throws a
+ * `RegistryProxyOptionsError` naming the option.
+ *
+ * @example
+ * const proxy = createRegistryProxy({ upstream: 'us-docker.pkg.dev', repositoryPrefix: 'my-project/images' });
+ * Deno.serve(proxy);
+ */
+export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHandler {
+  const resolved = resolveOptions(options);
+  const { router } = buildRouter(resolved);
+
+  return async (request) => {
+    try {
+      const response = await router.fetch(request as never, request);
+      return response ?? ociErrorResponse(404, 'NOT_FOUND', 'not found');
+    } catch (error) {
+      if (isOciError(error)) return error.toResponse();
+      if (!request.signal.aborted) resolved.onError(error, request);
+      return ociErrorResponse(500, 'UNKNOWN', 'the proxy failed to handle this request');
+    }
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Relays a body, erroring it if no bytes arrive for `idleMs`, so a stalled upstream ends in a
+ * reset connection the client can see and retry, rather than a transfer that hangs forever.
+ * One timer per body checks the last activity, instead of re-arming a timer per chunk.
+ */
+export function withIdleTimeout(body: ReadableStream<Uint8Array>, idleMs: number, onTimeout: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let lastActivity = Date.now();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stop = () => {
+    if (timer !== undefined) clearInterval(timer);
+    timer = undefined;
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        timer = setInterval(
+          () => {
+            if (Date.now() - lastActivity < idleMs) return;
+            stop();
+            const error = new Error(`upstream body stalled for ${idleMs} ms`);
+            controller.error(error);
+            reader.cancel(error).catch(() => {});
+            onTimeout();
+          },
+          Math.max(50, Math.min(idleMs / 4, 5_000)),
+        );
+      },
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          lastActivity = Date.now();
+          if (done) {
+            stop();
+            controller.close();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          // Upstream truncated or reset: fail the client's transfer too, never end it cleanly.
+          stop();
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        stop();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

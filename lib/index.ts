@@ -1,0 +1,11 @@
+export { createRegistryProxy, type FetchHandler } from './handler.ts';
+export {
+  RegistryProxyOptionsError,
+  type RegistryProxyOptions,
+  type RegistryProxyTimeouts,
+  type RedirectPolicy,
+  type UpstreamCredentials,
+  type UpstreamCredentialsProvider,
+} from './options.ts';
+export { OciError, ociErrorResponse, type OciErrorCode } from './errors.ts';
+export { withRequestLog, type RequestLogEntry } from './request-log.ts';

@@ -1,0 +1,93 @@
+import { toClientResponse } from './client-response.ts';
+import type { ProxyContext } from './context.ts';
+import { OciError } from './errors.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+import { discardBody, fetchUpstream, isRedirect } from './upstream-fetch.ts';
+
+/** Most redirect chains seen in the wild are one hop (CDN) or two (registry.k8s.io → AR → GCS). */
+const MAX_REDIRECTS = 5;
+
+export interface ForwardedRequest {
+  /** The repository's upstream name (already mapped and validated). */
+  upstreamName: string;
+  /** The path after the name, e.g. `manifests/latest`. */
+  rest: string;
+  /** Query string to send upstream, including its `?`, or ''. */
+  search: string;
+  /** Actions the upstream token needs when the proxy authenticates itself. */
+  actions: 'pull' | 'pull,push';
+}
+
+/**
+ * Sends a registry API request upstream and returns the client's response: authenticated with
+ * the client's own `Authorization` or the proxy's credentials, redirects passed or followed per
+ * policy, names mapped back.
+ */
+export async function forwardRegistryRequest(
+  context: ProxyContext,
+  request: Request,
+  forwarded: ForwardedRequest,
+): Promise<Response> {
+  const url = new URL(`/v2/${forwarded.upstreamName}/${forwarded.rest}${forwarded.search}`, context.options.upstream);
+  const headers = upstreamRequestHeaders(request.headers);
+  const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
+  const { authenticator } = context;
+
+  if (!authenticator) {
+    const clientAuthorization = request.headers.get('authorization');
+    if (clientAuthorization !== null) headers.set('authorization', clientAuthorization);
+    const { response, url: finalUrl } = await exchange(context, request, url, headers, body);
+    return toClientResponse(context, request, response, finalUrl);
+  }
+
+  const scope = `repository:${forwarded.upstreamName}:${forwarded.actions}`;
+  const authorization = await authenticator.authorization(scope);
+  if (authorization) headers.set('authorization', authorization);
+  let { response, url: finalUrl } = await exchange(context, request, url, headers, body);
+  // Retry once: the token expired early, or this is the first request and the scheme is new.
+  // A streamed request body cannot be replayed, so pushes are not retried.
+  if (response.status === 401 && body === null && authenticator.learn(response)) {
+    discardBody(response);
+    authenticator.invalidate(scope);
+    const renewed = await authenticator.authorization(scope);
+    if (renewed) headers.set('authorization', renewed);
+    ({ response, url: finalUrl } = await exchange(context, request, url, headers, body));
+  }
+  return toClientResponse(context, request, response, finalUrl);
+}
+
+/** One request, with redirects handled per the policy. Returns the final response and its URL. */
+async function exchange(
+  context: ProxyContext,
+  request: Request,
+  url: URL,
+  headers: Headers,
+  body: ReadableStream<Uint8Array> | null,
+): Promise<{ response: Response; url: URL }> {
+  const settings = { fetch: context.options.fetch, headersTimeout: context.options.headersTimeout };
+  let response = await fetchUpstream(settings, url, { method: request.method, headers, body, signal: request.signal });
+  if (context.options.redirects === 'pass' || body !== null) return { response, url };
+
+  let current = url;
+  let hopHeaders = headers;
+  for (let hop = 0; isRedirect(response); hop++) {
+    if (hop === MAX_REDIRECTS) {
+      discardBody(response);
+      throw new OciError(502, 'UPSTREAM_INVALID', `upstream redirected more than ${MAX_REDIRECTS} times`);
+    }
+    const next = new URL(response.headers.get('location')!, current);
+    discardBody(response);
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+      throw new OciError(502, 'UPSTREAM_INVALID', 'upstream redirected to a non-HTTP location');
+    }
+    if (next.origin !== current.origin && hopHeaders.has('authorization')) {
+      // Never hand a registry credential to another host: signed CDN URLs reject it (S3 400),
+      // and it would leak the token to a third party.
+      hopHeaders = new Headers(hopHeaders);
+      hopHeaders.delete('authorization');
+    }
+    current = next;
+    response = await fetchUpstream(settings, current, { method: request.method, headers: hopHeaders, signal: request.signal });
+  }
+  return { response, url: current };
+}

@@ -1,0 +1,60 @@
+import { OciError } from './errors.ts';
+import type { NameMapping } from './names.ts';
+import { isValidRepositoryName } from './reference.ts';
+import { fitsNameLimit } from './names.ts';
+
+/**
+ * A token scope, `resourcetype ":" resourcename ":" action[,action]*` (distribution scope.md).
+ * The name may itself contain `host:port`, so the type ends at the first colon and the actions
+ * start after the last one.
+ */
+interface ParsedScope {
+  type: string;
+  name: string;
+  actions: string;
+}
+
+function parseScope(scope: string): ParsedScope | undefined {
+  const first = scope.indexOf(':');
+  const last = scope.lastIndexOf(':');
+  if (first <= 0 || last === first) return undefined;
+  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1) };
+}
+
+// `repository(plugin)` is a deprecated resource class that registries ignore but still accept.
+function isRepositoryType(type: string): boolean {
+  return type === 'repository' || type.startsWith('repository(');
+}
+
+/** Rewrites a client's scope for the upstream's token server. Non-repository scopes pass as they are. */
+export function scopeToUpstream(scope: string, names: NameMapping): string {
+  const parsed = parseScope(scope);
+  if (!parsed || !isRepositoryType(parsed.type)) return scope;
+  if (!isValidRepositoryName(parsed.name)) {
+    throw new OciError(400, 'NAME_INVALID', 'invalid repository name in scope', { scope });
+  }
+  const upstreamName = names.toUpstream(parsed.name);
+  if (!fitsNameLimit(upstreamName)) {
+    throw new OciError(400, 'NAME_INVALID', 'repository name too long once prefixed', { scope });
+  }
+  return `${parsed.type}:${upstreamName}:${parsed.actions}`;
+}
+
+/** Rewrites an upstream scope for a client, or `undefined` when it names something the proxy does not expose. */
+export function scopeToClient(scope: string, names: NameMapping): string | undefined {
+  const parsed = parseScope(scope);
+  if (!parsed || !isRepositoryType(parsed.type)) return scope;
+  const clientName = names.toClient(parsed.name);
+  return clientName === undefined ? undefined : `${parsed.type}:${clientName}:${parsed.actions}`;
+}
+
+/** Maps every scope of a space-separated list (the challenge and OAuth form use this shape). */
+export function mapScopeList(list: string, map: (scope: string) => string | undefined): string {
+  const mapped: string[] = [];
+  for (const scope of list.split(' ')) {
+    if (scope === '') continue;
+    const result = map(scope);
+    if (result !== undefined) mapped.push(result);
+  }
+  return mapped.join(' ');
+}

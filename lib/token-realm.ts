@@ -1,0 +1,45 @@
+import { fetchUpstream, discardBody, type UpstreamFetchSettings } from './upstream-fetch.ts';
+import { schemeFromChallenges } from './upstream-auth.ts';
+import { parseWwwAuthenticate } from './www-authenticate.ts';
+
+export interface TokenRealm {
+  realm: URL;
+  service: string | undefined;
+}
+
+/**
+ * Remembers where the upstream's token server is. Token requests are only ever forwarded here,
+ * to the realm the upstream itself announced — never to a host a client names.
+ */
+export class TokenRealmDiscovery {
+  #known: TokenRealm | undefined;
+  #pending: Promise<TokenRealm | undefined> | undefined;
+
+  constructor(
+    private readonly upstream: URL,
+    private readonly settings: UpstreamFetchSettings,
+  ) {}
+
+  remember(realm: URL, service: string | undefined): void {
+    this.#known = { realm, service };
+  }
+
+  /** The realm, asking the upstream's `/v2/` when none has been seen yet (e.g. after a restart). */
+  async realm(): Promise<TokenRealm | undefined> {
+    if (this.#known) return this.#known;
+    this.#pending ??= this.#discover().finally(() => (this.#pending = undefined));
+    return this.#pending;
+  }
+
+  async #discover(): Promise<TokenRealm | undefined> {
+    const response = await fetchUpstream(this.settings, new URL('/v2/', this.upstream), {
+      method: 'GET',
+      signal: new AbortController().signal,
+    });
+    discardBody(response);
+    const header = response.headers.get('www-authenticate');
+    const scheme = header ? schemeFromChallenges(parseWwwAuthenticate(header)) : undefined;
+    if (scheme?.kind === 'bearer') this.remember(scheme.realm, scheme.service);
+    return this.#known;
+  }
+}

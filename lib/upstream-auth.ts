@@ -1,0 +1,160 @@
+import { OciError } from './errors.ts';
+import { validateCredentials, type UpstreamCredentials, type UpstreamCredentialsProvider } from './options.ts';
+import { discardBody, fetchUpstream, type UpstreamFetchSettings } from './upstream-fetch.ts';
+import { findChallenge, parseWwwAuthenticate, type Challenge } from './www-authenticate.ts';
+
+/** How the upstream wants to be authenticated, learned from its `WWW-Authenticate` challenges. */
+export type UpstreamScheme = { kind: 'bearer'; realm: URL; service: string | undefined } | { kind: 'basic' };
+
+/** Reads the upstream's scheme from a challenge header; `undefined` when there is none we can answer. */
+export function schemeFromChallenges(challenges: Challenge[]): UpstreamScheme | undefined {
+  const bearer = findChallenge(challenges, 'bearer');
+  const realm = bearer?.params.get('realm');
+  if (bearer && realm) {
+    try {
+      const realmUrl = new URL(realm);
+      if (realmUrl.protocol === 'https:' || realmUrl.protocol === 'http:') {
+        return { kind: 'bearer', realm: realmUrl, service: bearer.params.get('service') };
+      }
+    } catch {
+      // A malformed realm is treated as no usable challenge.
+    }
+  }
+  if (findChallenge(challenges, 'basic')) return { kind: 'basic' };
+  return undefined;
+}
+
+interface CachedToken {
+  authorization: string;
+  expiresAt: number;
+}
+
+const MAX_CACHED_TOKENS = 1000;
+const NEVER_ABORTED = new AbortController().signal;
+/** The token spec's default lifetime when a token server omits `expires_in` (GHCR does). */
+const DEFAULT_TOKEN_SECONDS = 60;
+
+function basicAuthorization(username: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
+}
+
+function credentialsAuthorization(credentials: UpstreamCredentials): string {
+  return 'authorization' in credentials
+    ? credentials.authorization
+    : basicAuthorization(credentials.username, credentials.password);
+}
+
+/**
+ * Performs the token dance on the proxy's side with credentials the proxy holds: tokens are
+ * requested with pull scope only, cached until shortly before they expire, and shared between
+ * concurrent requests for the same scope. Nothing here ever reaches a client.
+ */
+export class UpstreamAuthenticator {
+  #scheme: UpstreamScheme | undefined;
+  readonly #tokens = new Map<string, CachedToken>();
+  readonly #pending = new Map<string, Promise<CachedToken>>();
+
+  constructor(
+    private readonly provider: UpstreamCredentialsProvider,
+    private readonly settings: UpstreamFetchSettings,
+  ) {}
+
+  /** Learns the scheme from an upstream 401; returns whether a retry could now succeed. */
+  learn(response: Response): boolean {
+    const header = response.headers.get('www-authenticate');
+    if (!header) return false;
+    const scheme = schemeFromChallenges(parseWwwAuthenticate(header));
+    if (!scheme) return false;
+    this.#scheme = scheme;
+    return true;
+  }
+
+  /** Forgets a token the upstream refused, so the next attempt fetches a new one. */
+  invalidate(scope: string): void {
+    if (this.#scheme?.kind === 'bearer') this.#tokens.delete(this.#cacheKey(this.#scheme, scope));
+  }
+
+  /** The `Authorization` value for an upstream request needing `scope`, or `undefined` before the scheme is known. */
+  async authorization(scope: string): Promise<string | undefined> {
+    const scheme = this.#scheme;
+    if (!scheme) {
+      // A static Bearer (AUTH_HEADER="Bearer …") is sent as it is from the first request.
+      const credentials = await this.#credentials();
+      return 'authorization' in credentials && /^bearer /i.test(credentials.authorization) ? credentials.authorization : undefined;
+    }
+    const credentials = await this.#credentials();
+    if (scheme.kind === 'basic' || ('authorization' in credentials && /^bearer /i.test(credentials.authorization))) {
+      return credentialsAuthorization(credentials);
+    }
+    const key = this.#cacheKey(scheme, scope);
+    const cached = this.#tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.authorization;
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      // Not tied to this client's signal: other requests may be waiting on the same token.
+      pending = this.#requestToken(scheme, scope, credentials).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
+    }
+    return (await pending).authorization;
+  }
+
+  #cacheKey(scheme: { realm: URL; service: string | undefined }, scope: string): string {
+    return `${scheme.realm.href} ${scheme.service ?? ''} ${scope}`;
+  }
+
+  async #credentials(): Promise<UpstreamCredentials> {
+    let credentials: unknown;
+    try {
+      credentials = await this.provider();
+    } catch (error) {
+      throw new OciError(502, 'UNAUTHORIZED', 'the proxy could not obtain its upstream credentials', {
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+    return validateCredentials(credentials, 'credentials (from provider)');
+  }
+
+  async #requestToken(
+    scheme: { realm: URL; service: string | undefined },
+    scope: string,
+    credentials: UpstreamCredentials,
+  ): Promise<CachedToken> {
+    const url = new URL(scheme.realm);
+    if (scheme.service) url.searchParams.set('service', scheme.service);
+    if (scope) url.searchParams.set('scope', scope);
+    const response = await fetchUpstream(this.settings, url, {
+      method: 'GET',
+      headers: { authorization: credentialsAuthorization(credentials), accept: 'application/json' },
+      signal: NEVER_ABORTED,
+    });
+    if (!response.ok) {
+      discardBody(response);
+      // The token server's answer may echo credentials or account details: report only its status.
+      throw new OciError(response.status === 429 ? 429 : 502, response.status === 429 ? 'TOOMANYREQUESTS' : 'UNAUTHORIZED',
+        `the upstream token server refused the proxy's credentials (status ${response.status})`);
+    }
+    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      body = (await response.json()) as typeof body;
+    } catch {
+      throw new OciError(502, 'UPSTREAM_INVALID', 'the upstream token server sent an unreadable token response');
+    }
+    const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
+    if (typeof token !== 'string' || token === '') {
+      throw new OciError(502, 'UPSTREAM_INVALID', 'the upstream token server sent no token');
+    }
+    const seconds =
+      typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    // Renew shortly before expiry so a token never lapses mid-request.
+    const margin = Math.min(30, seconds * 0.1);
+    const entry = { authorization: `Bearer ${token}`, expiresAt: Date.now() + (seconds - margin) * 1000 };
+    if (this.#tokens.size >= MAX_CACHED_TOKENS) {
+      this.#tokens.delete(this.#tokens.keys().next().value!);
+    }
+    this.#tokens.set(this.#cacheKey(scheme, scope), entry);
+    return entry;
+  }
+}

@@ -1,0 +1,67 @@
+import { OciError } from './errors.ts';
+
+export interface UpstreamFetchSettings {
+  fetch: typeof fetch;
+  headersTimeout: number;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+export function isRedirect(response: Response): boolean {
+  return REDIRECT_STATUSES.has(response.status) && response.headers.has('location');
+}
+
+/**
+ * One upstream exchange, without following redirects (the policy decides what happens to them).
+ * The client's abort signal is forwarded so a disconnect cancels the upstream transfer; a
+ * separate timer bounds the wait for response headers only, never the body.
+ */
+export async function fetchUpstream(
+  settings: UpstreamFetchSettings,
+  url: URL,
+  init: RequestInit & { signal: AbortSignal },
+): Promise<Response> {
+  const timeout = new AbortController();
+  const timer =
+    settings.headersTimeout > 0
+      ? setTimeout(() => timeout.abort(new UpstreamTimeout()), settings.headersTimeout)
+      : undefined;
+  try {
+    return await settings.fetch(url, {
+      ...init,
+      redirect: 'manual',
+      signal: AbortSignal.any([init.signal, timeout.signal]),
+      // Required by the fetch spec for streamed request bodies (pushes); ignored without a body.
+      ...(init.body ? { duplex: 'half' } : {}),
+    } as RequestInit);
+  } catch (error) {
+    if (init.signal.aborted) throw error; // the client went away: nobody to answer
+    if (timeout.signal.aborted) {
+      throw new OciError(504, 'UPSTREAM_TIMEOUT', `upstream ${url.host} did not answer within ${settings.headersTimeout} ms`);
+    }
+    throw new OciError(502, 'UPSTREAM_UNREACHABLE', `upstream ${url.host} could not be reached`, {
+      reason: error instanceof Error ? describeCause(error) : String(error),
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class UpstreamTimeout extends Error {
+  override name = 'TimeoutError';
+}
+
+// undici hides the useful part ("ECONNREFUSED", "certificate has expired") in `cause`.
+function describeCause(error: Error): string {
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
+  }
+  return error.message;
+}
+
+/** Releases a response body we will not read, so its connection returns to the pool. */
+export function discardBody(response: Response): void {
+  response.body?.cancel().catch(() => {});
+}
