@@ -21,11 +21,11 @@ export interface CliConfig {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  constructor(
-    readonly source: string,
-    message: string,
-  ) {
+  readonly source: string;
+
+  constructor(source: string, message: string) {
     super(`${source} ${message}`);
+    this.source = source;
   }
 }
 

@@ -25,14 +25,17 @@ export type OciErrorCode =
 /** The one error type of registry-proxy: it knows its HTTP status and renders the spec's error body. */
 export class OciError extends Error {
   override name = 'OciError';
-  constructor(
-    readonly status: number,
-    readonly code: OciErrorCode,
-    message: string,
-    readonly detail: unknown = null,
-    readonly headers: HeadersInit = {},
-  ) {
+  readonly status: number;
+  readonly code: OciErrorCode;
+  readonly detail: unknown;
+  readonly headers: HeadersInit;
+
+  constructor(status: number, code: OciErrorCode, message: string, detail: unknown = null, headers: HeadersInit = {}) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.headers = headers;
   }
 
   toResponse(): Response {

@@ -122,11 +122,11 @@ const DOCKER_HUB_HOST = 'registry-1.docker.io';
 
 export class RegistryProxyOptionsError extends TypeError {
   override name = 'RegistryProxyOptionsError';
-  constructor(
-    readonly option: string,
-    message: string,
-  ) {
+  readonly option: string;
+
+  constructor(option: string, message: string) {
     super(`registry-proxy: option "${option}" ${message}`);
+    this.option = option;
   }
 }
 

@@ -15,10 +15,13 @@ export class TokenRealmDiscovery {
   #known: TokenRealm | undefined;
   #pending: Promise<TokenRealm | undefined> | undefined;
 
-  constructor(
-    private readonly upstream: URL,
-    private readonly settings: UpstreamFetchSettings,
-  ) {}
+  readonly #upstream: URL;
+  readonly #settings: UpstreamFetchSettings;
+
+  constructor(upstream: URL, settings: UpstreamFetchSettings) {
+    this.#upstream = upstream;
+    this.#settings = settings;
+  }
 
   remember(realm: URL, service: string | undefined): void {
     this.#known = { realm, service };
@@ -32,7 +35,7 @@ export class TokenRealmDiscovery {
   }
 
   async #discover(): Promise<TokenRealm | undefined> {
-    const response = await fetchUpstream(this.settings, new URL('/v2/', this.upstream), {
+    const response = await fetchUpstream(this.#settings, new URL('/v2/', this.#upstream), {
       method: 'GET',
       signal: new AbortController().signal,
     });

@@ -57,10 +57,13 @@ export class UpstreamAuthenticator {
   readonly #tokens = new Map<string, CachedToken>();
   readonly #pending = new Map<string, Promise<CachedToken>>();
 
-  constructor(
-    private readonly provider: UpstreamCredentialsProvider,
-    private readonly settings: UpstreamFetchSettings,
-  ) {}
+  readonly #provider: UpstreamCredentialsProvider;
+  readonly #settings: UpstreamFetchSettings;
+
+  constructor(provider: UpstreamCredentialsProvider, settings: UpstreamFetchSettings) {
+    this.#provider = provider;
+    this.#settings = settings;
+  }
 
   /** Learns the scheme from an upstream 401; returns whether a retry could now succeed. */
   learn(response: Response): boolean {
@@ -108,7 +111,7 @@ export class UpstreamAuthenticator {
   async #credentials(): Promise<UpstreamCredentials> {
     let credentials: unknown;
     try {
-      credentials = await this.provider();
+      credentials = await this.#provider();
     } catch (error) {
       throw new OciError(502, 'UNAUTHORIZED', 'the proxy could not obtain its upstream credentials', {
         reason: error instanceof Error ? error.message : String(error),
@@ -125,7 +128,7 @@ export class UpstreamAuthenticator {
     const url = new URL(scheme.realm);
     if (scheme.service) url.searchParams.set('service', scheme.service);
     if (scope) url.searchParams.set('scope', scope);
-    const response = await fetchUpstream(this.settings, url, {
+    const response = await fetchUpstream(this.#settings, url, {
       method: 'GET',
       headers: { authorization: credentialsAuthorization(credentials), accept: 'application/json' },
       signal: NEVER_ABORTED,
