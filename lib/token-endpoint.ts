@@ -20,20 +20,16 @@ export async function handleTokenRequest(context: ProxyContext, request: Request
   if (context.authenticator) {
     throw new OciError(404, 'UNSUPPORTED', 'this proxy authenticates to its upstream itself; no token is needed');
   }
-  const realm = await context.tokenRealm.realm();
-  if (!realm) {
-    throw new OciError(404, 'UNSUPPORTED', 'the upstream registry does not use token authentication');
-  }
   const mapScopes = (list: string) => mapScopeList(list, (scope) => scopeToUpstream(scope, context.names));
 
-  const url = new URL(realm.realm);
+  // Map (and so validate) every scope before anything is sent upstream.
   const headers = new Headers();
   for (const name of FORWARDED_TOKEN_HEADERS) {
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
+  const params = new URLSearchParams();
   let body: string | null = null;
-
   if (request.method === 'POST') {
     const form = new URLSearchParams(await readLimitedText(request));
     const scope = form.get('scope');
@@ -41,16 +37,21 @@ export async function handleTokenRequest(context: ProxyContext, request: Request
     body = form.toString();
     headers.set('content-type', 'application/x-www-form-urlencoded');
   } else {
-    const incoming = new URL(request.url).searchParams;
-    for (const [name, value] of incoming) {
-      if (name === 'scope') {
+    for (const [name, value] of new URL(request.url).searchParams) {
+      if (name !== 'scope') params.append(name, value);
+      else {
         const mapped = mapScopes(value);
-        if (mapped) url.searchParams.append('scope', mapped);
-      } else {
-        url.searchParams.append(name, value);
+        if (mapped) params.append('scope', mapped);
       }
     }
   }
+
+  const realm = await context.tokenRealm.realm();
+  if (!realm) {
+    throw new OciError(404, 'UNSUPPORTED', 'the upstream registry does not use token authentication');
+  }
+  const url = new URL(realm.realm);
+  for (const [name, value] of params) url.searchParams.append(name, value);
 
   const response = await fetchUpstream(
     { fetch: context.options.fetch, headersTimeout: context.options.headersTimeout },
