@@ -1,4 +1,4 @@
-import { publicOrigin, type ProxyContext } from './context.ts';
+import { publicOrigin, type ProxyContext, type RouteContext } from './context.ts';
 import { isRewritableErrorBody, rewriteErrorBody } from './error-body.ts';
 import { clientResponseHeaders } from './headers.ts';
 import { withIdleTimeout } from './idle-timeout.ts';
@@ -13,14 +13,14 @@ import { formatChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
  * containerd merges the challenge scope into its token request, so an unmapped scope would
  * come back double-prefixed.
  */
-export function rewriteChallenges(value: string, context: ProxyContext, request: Request): string {
+export function rewriteChallenges(value: string, context: ProxyContext, routeContext: RouteContext, request: Request): string {
   const challenges = parseWwwAuthenticate(value);
   for (const challenge of challenges) {
     if (challenge.scheme.toLowerCase() !== 'bearer') continue;
     const realm = challenge.params.get('realm');
     if (realm) {
       try {
-        context.tokenRealm.remember(new URL(realm), challenge.params.get('service'));
+        routeContext.tokenRealm.remember(new URL(realm), challenge.params.get('service'));
       } catch {
         // An unparseable realm is replaced all the same; token requests then rediscover it.
       }
@@ -28,7 +28,7 @@ export function rewriteChallenges(value: string, context: ProxyContext, request:
     }
     const scope = challenge.params.get('scope');
     if (scope !== undefined) {
-      const mapped = mapScopeList(scope, (item) => scopeToClient(item, context.names));
+      const mapped = mapScopeList(scope, (item) => scopeToClient(item, routeContext.names));
       if (mapped) challenge.params.set('scope', mapped);
       else challenge.params.delete('scope');
     }
@@ -39,17 +39,19 @@ export function rewriteChallenges(value: string, context: ProxyContext, request:
 /** Turns an upstream registry response into the client's: names mapped back, body streamed. */
 export async function toClientResponse(
   context: ProxyContext,
+  routeContext: RouteContext,
   request: Request,
   upstream: Response,
   upstreamUrl: URL,
 ): Promise<Response> {
   const headers = clientResponseHeaders(upstream.headers);
-  const { names, upstreamOrigin } = context;
+  const { names, upstreamOrigin } = routeContext;
 
   const challenge = headers.get('www-authenticate');
   if (challenge !== null) {
-    if (context.authenticator) headers.delete('www-authenticate'); // the proxy authenticates; clients have nothing to do
-    else headers.set('www-authenticate', rewriteChallenges(challenge, context, request));
+    // With the proxy doing the upstream dance, the upstream's challenge means nothing to clients.
+    if (routeContext.route.tokenDance === 'proxy') headers.delete('www-authenticate');
+    else headers.set('www-authenticate', rewriteChallenges(challenge, context, routeContext, request));
   }
   const link = headers.get('link');
   if (link !== null) headers.set('link', rewriteLinkHeader(link, upstreamUrl, upstreamOrigin, names));

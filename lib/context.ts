@@ -1,28 +1,67 @@
+import { ClientAuthenticator } from './client-auth.ts';
 import { createNameMapping, type NameMapping } from './names.ts';
-import type { ResolvedOptions } from './options.ts';
+import type { ResolvedOptions, ResolvedRoute } from './options.ts';
 import { TokenRealmDiscovery } from './token-realm.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
+import type { UpstreamFetchSettings } from './upstream-fetch.ts';
+
+/** One upstream with everything built for it once. */
+export interface RouteContext {
+  route: ResolvedRoute;
+  names: NameMapping;
+  upstreamOrigin: string;
+  /** Present when the proxy does the upstream token dance itself (`tokenDance: 'proxy'`). */
+  authenticator: UpstreamAuthenticator | undefined;
+  /** Where client token requests are forwarded (`tokenDance: 'client'`). */
+  tokenRealm: TokenRealmDiscovery;
+}
 
 /** Everything a request handler needs, built once per proxy. */
 export interface ProxyContext {
   options: ResolvedOptions;
-  names: NameMapping;
-  upstreamOrigin: string;
-  /** Present when the proxy holds upstream credentials and does the token dance itself. */
-  authenticator: UpstreamAuthenticator | undefined;
-  /** Where client token requests are forwarded when the proxy holds no credentials. */
-  tokenRealm: TokenRealmDiscovery;
+  routes: RouteContext[];
+  settings: UpstreamFetchSettings;
+  /** Present when the proxy authenticates clients itself. */
+  clientAuth: ClientAuthenticator | undefined;
 }
 
 export function createContext(options: ResolvedOptions): ProxyContext {
   const settings = { fetch: options.fetch, headersTimeout: options.headersTimeout };
   return {
     options,
-    names: createNameMapping(options.repositoryPrefix, options.isDockerHub),
-    upstreamOrigin: options.upstream.origin,
-    authenticator: options.credentials ? new UpstreamAuthenticator(options.credentials, settings) : undefined,
-    tokenRealm: new TokenRealmDiscovery(options.upstream, settings),
+    settings,
+    routes: options.routes.map((route) => ({
+      route,
+      names: createNameMapping(route),
+      upstreamOrigin: route.upstream.origin,
+      authenticator: route.tokenDance === 'proxy' ? new UpstreamAuthenticator(route.upstream, route.credentials, settings) : undefined,
+      tokenRealm: new TokenRealmDiscovery(route.upstream, settings),
+    })),
+    clientAuth: options.auth ? new ClientAuthenticator(options.auth) : undefined,
   };
+}
+
+/** The request's host without port, lower-cased, as routes name hosts. */
+export function requestHost(request: Request, url: URL, trustForwardedHeaders: boolean): string {
+  const forwarded = trustForwardedHeaders ? firstValue(request.headers.get('x-forwarded-host')) : undefined;
+  const host = forwarded ?? url.host;
+  return (host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!).toLowerCase();
+}
+
+/**
+ * Picks the upstream for a request: the first route whose every criterion matches — the
+ * request host, the containerd `ns` parameter, and (when a name is given) a path prefix the
+ * name starts with. Nameless requests (the ping) never match a path-prefixed route.
+ */
+export function selectRoute(context: ProxyContext, host: string, ns: string | null, name: string | undefined): RouteContext | undefined {
+  for (const candidate of context.routes) {
+    const { route } = candidate;
+    if (route.hosts.length > 0 && !route.hosts.includes(host)) continue;
+    if (route.namespaces.length > 0 && (ns === null || !route.namespaces.includes(ns.toLowerCase()))) continue;
+    if (route.pathPrefix !== '' && (name === undefined || candidate.names.toUpstream(name) === undefined)) continue;
+    return candidate;
+  }
+  return undefined;
 }
 
 /** The proxy's own origin as clients reach it, for URLs it hands out (the token realm). */

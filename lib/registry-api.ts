@@ -1,5 +1,5 @@
 import { toClientResponse } from './client-response.ts';
-import type { ProxyContext } from './context.ts';
+import type { ProxyContext, RouteContext } from './context.ts';
 import { OciError } from './errors.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { discardBody, fetchUpstream, isRedirect } from './upstream-fetch.ts';
@@ -19,54 +19,56 @@ export interface ForwardedRequest {
 }
 
 /**
- * Sends a registry API request upstream and returns the client's response: authenticated with
- * the client's own `Authorization` or the proxy's credentials, redirects passed or followed per
- * policy, names mapped back.
+ * Sends a registry API request upstream and returns the upstream's response as the client
+ * should see it: authenticated with the client's own `Authorization` (`tokenDance: 'client'`)
+ * or by the proxy (`'proxy'`), redirects passed or followed per policy, names mapped back.
  */
 export async function forwardRegistryRequest(
   context: ProxyContext,
+  routeContext: RouteContext,
   request: Request,
   forwarded: ForwardedRequest,
 ): Promise<Response> {
-  const url = new URL(`/v2/${forwarded.upstreamName}/${forwarded.rest}${forwarded.search}`, context.options.upstream);
+  const url = new URL(`/v2/${forwarded.upstreamName}/${forwarded.rest}${forwarded.search}`, routeContext.route.upstream);
   const headers = upstreamRequestHeaders(request.headers);
   const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
-  const { authenticator } = context;
+  const { authenticator } = routeContext;
 
   if (!authenticator) {
     const clientAuthorization = request.headers.get('authorization');
     if (clientAuthorization !== null) headers.set('authorization', clientAuthorization);
-    const { response, url: finalUrl } = await exchange(context, request, url, headers, body);
-    return toClientResponse(context, request, response, finalUrl);
+    const { response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body);
+    return toClientResponse(context, routeContext, request, response, finalUrl);
   }
 
   const scope = `repository:${forwarded.upstreamName}:${forwarded.actions}`;
   const authorization = await authenticator.authorization(scope);
   if (authorization) headers.set('authorization', authorization);
-  let { response, url: finalUrl } = await exchange(context, request, url, headers, body);
-  // Retry once: the token expired early, or this is the first request and the scheme is new.
+  let { response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body);
+  // Retry once: the token expired early, or the repository needs a scheme the ping did not show.
   // A streamed request body cannot be replayed, so pushes are not retried.
   if (response.status === 401 && body === null && authenticator.learn(response)) {
     discardBody(response);
     authenticator.invalidate(scope);
     const renewed = await authenticator.authorization(scope);
     if (renewed) headers.set('authorization', renewed);
-    ({ response, url: finalUrl } = await exchange(context, request, url, headers, body));
+    ({ response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body));
   }
-  return toClientResponse(context, request, response, finalUrl);
+  return toClientResponse(context, routeContext, request, response, finalUrl);
 }
 
 /** One request, with redirects handled per the policy. Returns the final response and its URL. */
 async function exchange(
   context: ProxyContext,
+  routeContext: RouteContext,
   request: Request,
   url: URL,
   headers: Headers,
   body: ReadableStream<Uint8Array> | null,
 ): Promise<{ response: Response; url: URL }> {
-  const settings = { fetch: context.options.fetch, headersTimeout: context.options.headersTimeout };
+  const { settings } = context;
   let response = await fetchUpstream(settings, url, { method: request.method, headers, body, signal: request.signal });
-  if (context.options.redirects === 'pass' || body !== null) return { response, url };
+  if (routeContext.route.redirects === 'pass' || body !== null) return { response, url };
 
   let current = url;
   let hopHeaders = headers;

@@ -1,113 +1,160 @@
 import { IttyRouter, type IRequest } from 'itty-router';
-import { createContext, type ProxyContext } from './context.ts';
+import { authorizeRegistryRequest, proxyChallenge } from './authorization.ts';
+import type { Action } from './client-auth.ts';
+import { toClientResponse } from './client-response.ts';
+import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
 import { OciError, ociErrorResponse } from './errors.ts';
+import { upstreamRequestHeaders } from './headers.ts';
 import { fitsNameLimit } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
+import { handleProxyTokenRequest } from './proxy-token-endpoint.ts';
 import { isValidDigest, isValidReference, isValidRepositoryName } from './reference.ts';
 import { forwardRegistryRequest } from './registry-api.ts';
+import { rewriteTagList } from './tag-list.ts';
 import { handleTokenRequest } from './token-endpoint.ts';
-import { toClientResponse } from './client-response.ts';
-import { upstreamRequestHeaders } from './headers.ts';
 import { fetchUpstream } from './upstream-fetch.ts';
 
 const WRITE_PATH = /^\/v2\/(.+)\/(manifests|blobs)\/(.*)$/;
 
-/** Validates a client's repository name and maps it upstream; refuses before anything is sent. */
-function upstreamNameFor(context: ProxyContext, name: string | undefined): string {
+/** A registry request resolved to its upstream: the route, both names, and the query to send. */
+interface Target {
+  routeContext: RouteContext;
+  clientName: string;
+  upstreamName: string;
+  url: URL;
+  ns: string | null;
+}
+
+function checkName(name: string | undefined): string {
   // itty-router hands us the raw path segment: anything percent-encoded (an encoded slash, a
   // dot segment) fails the name grammar here instead of being decoded into a path trick.
   if (name === undefined || !isValidRepositoryName(name)) {
     throw new OciError(400, 'NAME_INVALID', 'invalid repository name', { name: name?.slice(0, 300) });
   }
-  const upstreamName = context.names.toUpstream(name);
-  if (!fitsNameLimit(upstreamName)) {
-    throw new OciError(400, 'NAME_INVALID', 'repository name too long once the proxy prefix is added', { name });
-  }
-  return upstreamName;
+  return name;
 }
 
-function searchOf(request: Request): string {
-  const index = request.url.indexOf('?');
-  return index === -1 ? '' : request.url.slice(index);
+/** containerd's mirror parameter is for us; the upstream gets the query without it. */
+function upstreamSearch(url: URL): string {
+  if (!url.searchParams.has('ns')) return url.search;
+  const params = new URLSearchParams(url.search);
+  params.delete('ns');
+  const search = params.toString();
+  return search === '' ? '' : `?${search}`;
 }
 
 export function buildRouter(options: ResolvedOptions) {
-  const context = createContext(options);
+  const context: ProxyContext = createContext(options);
   const router = IttyRouter<IRequest, [Request]>();
+  const hostOf = (request: Request, url: URL) => requestHost(request, url, options.trustForwardedHeaders);
+
+  /** Validates the name, picks the upstream, maps the name, and applies rules and client auth. */
+  const resolveTarget = async (original: Request, name: string | undefined, action: Action, tag?: string): Promise<Target> => {
+    const clientName = checkName(name);
+    const url = new URL(original.url);
+    const ns = url.searchParams.get('ns');
+    const routeContext = selectRoute(context, hostOf(original, url), ns, clientName);
+    if (!routeContext) throw new OciError(404, 'NAME_UNKNOWN', 'no upstream serves this repository', { name: clientName });
+    const upstreamName = routeContext.names.toUpstream(clientName)!;
+    if (!fitsNameLimit(upstreamName)) {
+      throw new OciError(400, 'NAME_INVALID', 'repository name too long once the proxy prefix is added', { name: clientName });
+    }
+    await authorizeRegistryRequest(context, routeContext, original, clientName, action, tag, ns);
+    return { routeContext, clientName, upstreamName, url, ns };
+  };
+
+  /** Forwards and, when the route was chosen by `ns`, says so as the spec asks (`OCI-Namespace`). */
+  const forward = async (original: Request, target: Target, rest: string, search: string, actions: 'pull' | 'pull,push') => {
+    const response = await forwardRegistryRequest(context, target.routeContext, original, {
+      upstreamName: target.upstreamName,
+      rest,
+      search,
+      actions,
+    });
+    if (target.ns !== null && target.routeContext.route.namespaces.length > 0) response.headers.set('oci-namespace', target.ns);
+    return response;
+  };
 
   const ping = async (request: IRequest, original: Request) => {
-    if (context.authenticator) {
-      // The proxy authenticates upstream itself, so clients are never challenged.
+    const url = new URL(original.url);
+    const ns = url.searchParams.get('ns');
+    if (context.clientAuth) {
+      // Like Docker Hub: challenge until credentials (or a token) are shown, so clients that
+      // have them send them; anonymous clients then get an anonymous token.
+      const identity = await context.clientAuth.identify(original.headers.get('authorization'));
+      if (!identity || identity.kind === 'anonymous') {
+        throw new OciError(401, 'UNAUTHORIZED', 'authentication required', null, {
+          'www-authenticate': proxyChallenge(context, original, undefined, identity ? undefined : 'invalid_token', ns),
+        });
+      }
+    }
+    const routeContext = selectRoute(context, hostOf(original, url), ns, undefined);
+    if (!routeContext || routeContext.route.tokenDance === 'proxy') {
+      // Nothing for the client to do upstream: the proxy authenticates there itself.
       return new Response(request.method === 'HEAD' ? null : '{}', {
         headers: { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' },
       });
     }
-    const url = new URL('/v2/', options.upstream);
+    const upstreamUrl = new URL('/v2/', routeContext.route.upstream);
     const headers = upstreamRequestHeaders(original.headers);
     const authorization = original.headers.get('authorization');
     if (authorization !== null) headers.set('authorization', authorization);
-    const response = await fetchUpstream(options, url, { method: original.method, headers, signal: original.signal });
-    return toClientResponse(context, original, response, url);
+    const response = await fetchUpstream(context.settings, upstreamUrl, { method: original.method, headers, signal: original.signal });
+    return toClientResponse(context, routeContext, original, response, upstreamUrl);
   };
 
-  const manifest = (request: IRequest, original: Request) => {
-    const upstreamName = upstreamNameFor(context, request.params.name);
+  const manifest = async (request: IRequest, original: Request) => {
     const reference = request.params.reference!;
     if (!isValidReference(reference)) {
+      checkName(request.params.name);
       throw reference.includes(':')
         ? new OciError(400, 'DIGEST_INVALID', 'invalid digest', { digest: reference.slice(0, 300) })
         : new OciError(400, 'TAG_INVALID', 'invalid tag', { tag: reference.slice(0, 300) });
     }
-    return forwardRegistryRequest(context, original, {
-      upstreamName,
-      rest: `manifests/${reference}`,
-      search: searchOf(original),
-      actions: 'pull',
-    });
+    const target = await resolveTarget(original, request.params.name, 'pull', reference.includes(':') ? undefined : reference);
+    return forward(original, target, `manifests/${reference}`, upstreamSearch(target.url), 'pull');
   };
 
-  const byDigest = (kind: 'blobs' | 'referrers') => (request: IRequest, original: Request) => {
-    const upstreamName = upstreamNameFor(context, request.params.name);
+  const byDigest = (kind: 'blobs' | 'referrers') => async (request: IRequest, original: Request) => {
     const digest = request.params.digest!;
     if (!isValidDigest(digest)) {
+      checkName(request.params.name);
       throw new OciError(400, 'DIGEST_INVALID', 'invalid digest', { digest: digest.slice(0, 300) });
     }
-    return forwardRegistryRequest(context, original, {
-      upstreamName,
-      rest: `${kind}/${digest}`,
-      search: searchOf(original),
-      actions: 'pull',
-    });
+    const target = await resolveTarget(original, request.params.name, 'pull');
+    return forward(original, target, `${kind}/${digest}`, upstreamSearch(target.url), 'pull');
   };
 
-  const tags = (request: IRequest, original: Request) =>
-    forwardRegistryRequest(context, original, {
-      upstreamName: upstreamNameFor(context, request.params.name),
-      rest: 'tags/list',
-      search: searchOf(original),
-      actions: 'pull',
-    });
+  const tags = async (request: IRequest, original: Request) => {
+    const target = await resolveTarget(original, request.params.name, 'pull');
+    const response = await forward(original, target, 'tags/list', upstreamSearch(target.url), 'pull');
+    const { route, names } = target.routeContext;
+    const canonical = names.canonical(target.clientName)!;
+    return rewriteTagList(response, target.clientName, route.access.active ? (tag) => route.access.allowsTag(canonical, tag) : undefined);
+  };
 
-  const otherRegistryRequest = (request: IRequest, original: Request) => {
+  const otherRegistryRequest = async (request: IRequest, original: Request) => {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
-    if (isRead || options.readOnly) {
-      return isRead
-        ? ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy')
-        : ociErrorResponse(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' });
+    const match = isRead ? null : WRITE_PATH.exec(new URL(original.url).pathname);
+    if (!match) {
+      return isRead || context.routes.every((candidate) => candidate.route.readOnly)
+        ? isRead
+          ? ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy')
+          : ociErrorResponse(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' })
+        : ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy');
     }
-    const match = WRITE_PATH.exec(new URL(original.url).pathname);
-    if (!match) return ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy');
-    const upstreamName = upstreamNameFor(context, match[1]);
+    const target = await resolveTarget(original, match[1], 'push');
     const url = new URL(original.url);
+    url.searchParams.delete('ns');
     const from = url.searchParams.get('from');
-    // A cross-repository mount names its source repository too (`?mount=<digest>&from=<name>`).
-    if (from !== null) url.searchParams.set('from', upstreamNameFor(context, from));
-    return forwardRegistryRequest(context, original, {
-      upstreamName,
-      rest: `${match[2]}/${match[3]}`,
-      search: url.search,
-      actions: 'pull,push',
-    });
+    if (from !== null) {
+      // A cross-repository mount reads its source: the client must be allowed to pull it, and
+      // the upstream knows it by its own name (`?mount=<digest>&from=<name>`).
+      const source = await resolveTarget(original, from, 'pull');
+      if (source.routeContext !== target.routeContext) url.searchParams.delete('from'); // cannot mount across upstreams: upload instead
+      else url.searchParams.set('from', source.upstreamName);
+    }
+    return forward(original, target, `${match[2]}/${match[3]}`, url.search, 'pull,push');
   };
 
   const browser = (request: IRequest) => {
@@ -117,7 +164,8 @@ export function buildRouter(options: ResolvedOptions) {
     return new Response(null, { status: 307, headers: { location: target } });
   };
 
-  const token = (_request: IRequest, original: Request) => handleTokenRequest(context, original);
+  const token = (_request: IRequest, original: Request) =>
+    context.clientAuth ? handleProxyTokenRequest(context, original) : handleTokenRequest(context, original);
 
   router
     .get('/v2', ping)

@@ -26,6 +26,12 @@ function isRepositoryType(type: string): boolean {
   return type === 'repository' || type.startsWith('repository(');
 }
 
+/** The repository a scope names, or `undefined` for other resource types (`registry:catalog:*`, ECR's `aws`). */
+export function repositoryScopeName(scope: string): string | undefined {
+  const parsed = parseScope(scope);
+  return parsed && isRepositoryType(parsed.type) ? parsed.name : undefined;
+}
+
 /** Rewrites a client's scope for the upstream's token server. Non-repository scopes pass as they are. */
 export function scopeToUpstream(scope: string, names: NameMapping): string {
   const parsed = parseScope(scope);
@@ -34,6 +40,9 @@ export function scopeToUpstream(scope: string, names: NameMapping): string {
     throw new OciError(400, 'NAME_INVALID', 'invalid repository name in scope', { scope });
   }
   const upstreamName = names.toUpstream(parsed.name);
+  if (upstreamName === undefined) {
+    throw new OciError(404, 'NAME_UNKNOWN', 'no upstream serves this repository', { scope });
+  }
   if (!fitsNameLimit(upstreamName)) {
     throw new OciError(400, 'NAME_INVALID', 'repository name too long once prefixed', { scope });
   }

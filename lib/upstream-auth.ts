@@ -4,7 +4,10 @@ import { discardBody, fetchUpstream, type UpstreamFetchSettings } from './upstre
 import { findChallenge, parseWwwAuthenticate, type Challenge } from './www-authenticate.ts';
 
 /** How the upstream wants to be authenticated, learned from its `WWW-Authenticate` challenges. */
-export type UpstreamScheme = { kind: 'bearer'; realm: URL; service: string | undefined } | { kind: 'basic' };
+export type UpstreamScheme =
+  | { kind: 'bearer'; realm: URL; service: string | undefined }
+  | { kind: 'basic' }
+  | { kind: 'none' };
 
 /** Reads the upstream's scheme from a challenge header; `undefined` when there is none we can answer. */
 export function schemeFromChallenges(challenges: Challenge[]): UpstreamScheme | undefined {
@@ -25,14 +28,15 @@ export function schemeFromChallenges(challenges: Challenge[]): UpstreamScheme | 
 }
 
 interface CachedToken {
-  authorization: string;
+  authorization: string | undefined;
   expiresAt: number;
 }
 
 const MAX_CACHED_TOKENS = 1000;
-const NEVER_ABORTED = new AbortController().signal;
 /** The token spec's default lifetime when a token server omits `expires_in` (GHCR does). */
 const DEFAULT_TOKEN_SECONDS = 60;
+// Token and discovery requests serve many clients at once: one client's disconnect must not cancel them.
+const NEVER_ABORTED = new AbortController().signal;
 
 function basicAuthorization(username: string, password: string): string {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
@@ -47,20 +51,26 @@ function credentialsAuthorization(credentials: UpstreamCredentials): string {
     : basicAuthorization(credentials.username, credentials.password);
 }
 
+function isStaticBearer(credentials: UpstreamCredentials | undefined): credentials is { authorization: string } {
+  return credentials !== undefined && 'authorization' in credentials && /^bearer /i.test(credentials.authorization);
+}
+
 /**
- * Performs the token dance on the proxy's side with credentials the proxy holds: tokens are
- * requested with pull scope only, cached until shortly before they expire, and shared between
- * concurrent requests for the same scope. Nothing here ever reaches a client.
+ * Performs the upstream token dance on the proxy's side — anonymously, or with credentials the
+ * proxy holds. Tokens are cached per scope until shortly before they expire and shared between
+ * concurrent requests. Nothing here ever reaches a client.
  */
 export class UpstreamAuthenticator {
   #scheme: UpstreamScheme | undefined;
+  #discovering: Promise<void> | undefined;
   readonly #tokens = new Map<string, CachedToken>();
   readonly #pending = new Map<string, Promise<CachedToken>>();
-
-  readonly #provider: UpstreamCredentialsProvider;
+  readonly #upstream: URL;
+  readonly #provider: UpstreamCredentialsProvider | undefined;
   readonly #settings: UpstreamFetchSettings;
 
-  constructor(provider: UpstreamCredentialsProvider, settings: UpstreamFetchSettings) {
+  constructor(upstream: URL, provider: UpstreamCredentialsProvider | undefined, settings: UpstreamFetchSettings) {
+    this.#upstream = upstream;
     this.#provider = provider;
     this.#settings = settings;
   }
@@ -70,7 +80,7 @@ export class UpstreamAuthenticator {
     const header = response.headers.get('www-authenticate');
     if (!header) return false;
     const scheme = schemeFromChallenges(parseWwwAuthenticate(header));
-    if (!scheme) return false;
+    if (!scheme || (scheme.kind === 'basic' && !this.#provider)) return false;
     this.#scheme = scheme;
     return true;
   }
@@ -80,35 +90,47 @@ export class UpstreamAuthenticator {
     if (this.#scheme?.kind === 'bearer') this.#tokens.delete(this.#cacheKey(this.#scheme, scope));
   }
 
-  /** The `Authorization` value for an upstream request needing `scope`, or `undefined` before the scheme is known. */
+  /** The `Authorization` value for an upstream request needing `scope` (`undefined`: send none). */
   async authorization(scope: string): Promise<string | undefined> {
-    const scheme = this.#scheme;
-    if (!scheme) {
-      // A static Bearer (AUTH_HEADER="Bearer …") is sent as it is from the first request.
-      const credentials = await this.#credentials();
-      return 'authorization' in credentials && /^bearer /i.test(credentials.authorization) ? credentials.authorization : undefined;
-    }
+    if (!this.#scheme) await this.#discover();
+    const scheme = this.#scheme!;
     const credentials = await this.#credentials();
-    if (scheme.kind === 'basic' || ('authorization' in credentials && /^bearer /i.test(credentials.authorization))) {
-      return credentialsAuthorization(credentials);
-    }
+    if (isStaticBearer(credentials)) return credentials.authorization; // AUTH_HEADER="Bearer …": sent as it is
+    if (scheme.kind === 'none') return undefined;
+    if (scheme.kind === 'basic') return credentials && credentialsAuthorization(credentials);
+
     const key = this.#cacheKey(scheme, scope);
     const cached = this.#tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.authorization;
     let pending = this.#pending.get(key);
     if (!pending) {
-      // Not tied to this client's signal: other requests may be waiting on the same token.
       pending = this.#requestToken(scheme, scope, credentials).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     return (await pending).authorization;
   }
 
+  /**
+   * Asks the upstream's `/v2/` once how it authenticates, so even the first request (and every
+   * push, whose body cannot be replayed after a 401) goes out with the right credentials.
+   */
+  #discover(): Promise<void> {
+    this.#discovering ??= (async () => {
+      const response = await fetchUpstream(this.#settings, new URL('/v2/', this.#upstream), { method: 'GET', signal: NEVER_ABORTED });
+      discardBody(response);
+      const header = response.headers.get('www-authenticate');
+      const scheme = response.status === 401 && header ? schemeFromChallenges(parseWwwAuthenticate(header)) : undefined;
+      this.#scheme ??= scheme ?? { kind: 'none' };
+    })().finally(() => (this.#discovering = undefined));
+    return this.#discovering;
+  }
+
   #cacheKey(scheme: { realm: URL; service: string | undefined }, scope: string): string {
     return `${scheme.realm.href} ${scheme.service ?? ''} ${scope}`;
   }
 
-  async #credentials(): Promise<UpstreamCredentials> {
+  async #credentials(): Promise<UpstreamCredentials | undefined> {
+    if (!this.#provider) return undefined;
     let credentials: unknown;
     try {
       credentials = await this.#provider();
@@ -123,21 +145,20 @@ export class UpstreamAuthenticator {
   async #requestToken(
     scheme: { realm: URL; service: string | undefined },
     scope: string,
-    credentials: UpstreamCredentials,
+    credentials: UpstreamCredentials | undefined,
   ): Promise<CachedToken> {
     const url = new URL(scheme.realm);
     if (scheme.service) url.searchParams.set('service', scheme.service);
     if (scope) url.searchParams.set('scope', scope);
-    const response = await fetchUpstream(this.#settings, url, {
-      method: 'GET',
-      headers: { authorization: credentialsAuthorization(credentials), accept: 'application/json' },
-      signal: NEVER_ABORTED,
-    });
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (credentials) headers.authorization = credentialsAuthorization(credentials);
+    const response = await fetchUpstream(this.#settings, url, { method: 'GET', headers, signal: NEVER_ABORTED });
     if (!response.ok) {
       discardBody(response);
       // The token server's answer may echo credentials or account details: report only its status.
-      throw new OciError(response.status === 429 ? 429 : 502, response.status === 429 ? 'TOOMANYREQUESTS' : 'UNAUTHORIZED',
-        `the upstream token server refused the proxy's credentials (status ${response.status})`);
+      throw response.status === 429
+        ? new OciError(429, 'TOOMANYREQUESTS', 'the upstream token server is rate limiting the proxy', null, retryAfter(response))
+        : new OciError(502, 'UNAUTHORIZED', `the upstream token server refused the proxy's request (status ${response.status})`);
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
@@ -149,15 +170,17 @@ export class UpstreamAuthenticator {
     if (typeof token !== 'string' || token === '') {
       throw new OciError(502, 'UPSTREAM_INVALID', 'the upstream token server sent no token');
     }
-    const seconds =
-      typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+    const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
     // Renew shortly before expiry so a token never lapses mid-request.
     const margin = Math.min(30, seconds * 0.1);
     const entry = { authorization: `Bearer ${token}`, expiresAt: Date.now() + (seconds - margin) * 1000 };
-    if (this.#tokens.size >= MAX_CACHED_TOKENS) {
-      this.#tokens.delete(this.#tokens.keys().next().value!);
-    }
+    if (this.#tokens.size >= MAX_CACHED_TOKENS) this.#tokens.delete(this.#tokens.keys().next().value!);
     this.#tokens.set(this.#cacheKey(scheme, scope), entry);
     return entry;
   }
+}
+
+function retryAfter(response: Response): Record<string, string> {
+  const value = response.headers.get('retry-after');
+  return value === null ? {} : { 'retry-after': value };
 }

@@ -7,7 +7,7 @@ describe('CLI configuration', () => {
     const config = parseConfig([], {});
     expect(config.port).toBe(8080);
     expect(config.hostname).toBe('0.0.0.0');
-    expect(resolveOptions(config.proxy).upstream.host).toBe('registry-1.docker.io');
+    expect(resolveOptions(config.proxy).routes[0]?.upstream.host).toBe('registry-1.docker.io');
   });
 
   it("accepts the Go proxy's variables as a drop-in replacement", () => {

@@ -5,10 +5,13 @@ import { resolveOptions } from '../../lib/options.ts';
 describe('options', () => {
   it('fronts Docker Hub by default', () => {
     const resolved = resolveOptions();
-    expect(resolved.upstream.href).toBe('https://registry-1.docker.io/');
-    expect(resolved.isDockerHub).toBe(true);
-    expect(resolved.readOnly).toBe(true);
-    expect(resolved.redirects).toBe('pass');
+    const [route] = resolved.routes;
+    expect(resolved.routes).toHaveLength(1);
+    expect(route?.upstream.href).toBe('https://registry-1.docker.io/');
+    expect(route?.officialImages).toBe(true);
+    expect(route?.readOnly).toBe(true);
+    expect(route?.redirects).toBe('pass');
+    expect(route?.tokenDance).toBe('client');
     expect(resolved.tokenPath).toBe('/_token');
   });
 
@@ -20,11 +23,11 @@ describe('options', () => {
     ['http://127.0.0.1:5000', 'http://127.0.0.1:5000'],
     ['https://quay.io/v2/', 'https://quay.io'],
   ])('reads upstream %s as %s', (upstream, origin) => {
-    expect(resolveOptions({ upstream }).upstream.origin).toBe(origin);
+    expect(resolveOptions({ upstream }).routes[0]?.upstream.origin).toBe(origin);
   });
 
   it('trims slashes around the prefix', () => {
-    expect(resolveOptions({ repositoryPrefix: '/p/r/' }).repositoryPrefix).toBe('p/r');
+    expect(resolveOptions({ repositoryPrefix: '/p/r/' }).routes[0]?.repositoryPrefix).toBe('p/r');
   });
 
   it.each([

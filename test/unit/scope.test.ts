@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createNameMapping } from '../../lib/names.ts';
 import { mapScopeList, scopeToClient, scopeToUpstream } from '../../lib/scope.ts';
 
-const prefixed = createNameMapping('my-project/my-repo', false);
-const hub = createNameMapping('', true);
+const prefixed = createNameMapping({ pathPrefix: '', officialImages: false, repositoryPrefix: 'my-project/my-repo' });
+const hub = createNameMapping({ pathPrefix: '', officialImages: true, repositoryPrefix: '' });
+const pathRouted = createNameMapping({ pathPrefix: 'ghcr.io', officialImages: false, repositoryPrefix: '' });
 
 describe('scope mapping', () => {
   it('prefixes repository scopes for the upstream and strips them for clients', () => {
@@ -28,6 +29,12 @@ describe('scope mapping', () => {
 
   it('keeps the deprecated resource class', () => {
     expect(scopeToUpstream('repository(plugin):app:pull', prefixed)).toBe('repository(plugin):my-project/my-repo/app:pull');
+  });
+
+  it('removes and restores the path prefix of a path-routed upstream', () => {
+    expect(scopeToUpstream('repository:ghcr.io/owner/app:pull', pathRouted)).toBe('repository:owner/app:pull');
+    expect(scopeToClient('repository:owner/app:pull', pathRouted)).toBe('repository:ghcr.io/owner/app:pull');
+    expect(() => scopeToUpstream('repository:quay.io/owner/app:pull', pathRouted)).toThrow(/no upstream/);
   });
 
   it('refuses malformed and over-long names', () => {
