@@ -14,6 +14,8 @@ export interface CliConfig {
   log: 'text' | 'json' | 'off';
   /** Where each option came from (`--upstream`, `REGISTRY_HOST`…), to name it in errors. */
   sources: Record<string, string>;
+  /** A JSON options file to read and merge under the flags (`--config`). */
+  configFile: { path: string; source: string } | undefined;
   /** A file whose contents are the upstream password (GOOGLE_APPLICATION_CREDENTIALS, *_FILE). */
   passwordFile: { path: string; source: string; username: string } | undefined;
   help: boolean;
@@ -56,6 +58,8 @@ const SETTINGS = {
   port: { flag: 'port', env: ['REGISTRY_PROXY_PORT', 'PORT'], description: 'listen port (default 8080)' },
   host: { flag: 'host', env: ['REGISTRY_PROXY_HOST', 'HOST'], description: 'listen address (default 0.0.0.0)' },
   log: { flag: 'log', env: ['REGISTRY_PROXY_LOG'], description: 'text | json | off (default text)' },
+  config: { flag: 'config', env: ['REGISTRY_PROXY_CONFIG'], description: 'JSON file with options: upstreams routing table, auth, …' },
+  upstreams: { flag: 'upstreams', env: ['REGISTRY_PROXY_UPSTREAMS'], description: 'the upstreams routing table as JSON (see README)' },
   help: { flag: 'help', env: [], boolean: true, description: 'show this help' },
 } satisfies Record<string, Setting>;
 
@@ -205,6 +209,13 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     if (idleTimeout) proxy.timeouts.idle = parseInteger(idleTimeout.source, idleTimeout.value, 0, 3_600_000);
   }
 
+  const upstreams = read('upstreams');
+  if (upstreams) {
+    proxy.upstreams = parseJson(upstreams.source, upstreams.value) as RegistryProxyOptions['upstreams'];
+    sources.upstreams = upstreams.source;
+  }
+  const configFile = read('config');
+
   const port = read('port');
   const host = read('host');
   const log = read('log');
@@ -219,14 +230,51 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     log: (log?.value as CliConfig['log'] | undefined) ?? 'text',
     sources,
     passwordFile,
+    configFile: configFile && { path: configFile.value, source: configFile.source },
     help: flag('help'),
   };
 }
 
-/** Names the flag or variable behind an option in a creation error. */
+function parseJson(source: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(source, `is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Merges a JSON options file under the flags and variables, which win. Route credentials may
+ * name an environment variable (`"passwordEnv": "GHCR_TOKEN"`) so the file holds no secret.
+ */
+export function applyConfigFile(config: CliConfig, text: string, env: Record<string, string | undefined>): void {
+  const source = config.configFile!.source;
+  const file = parseJson(source, text);
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ConfigError(source, 'must hold a JSON object of options');
+  const options = file as Record<string, unknown>;
+  const routes = Array.isArray(options.upstreams) ? (options.upstreams as Record<string, unknown>[]) : [];
+  for (const [index, route] of routes.entries()) {
+    const credentials = route?.credentials as Record<string, unknown> | undefined;
+    if (credentials && typeof credentials.passwordEnv === 'string') {
+      const password = env[credentials.passwordEnv];
+      if (password === undefined) {
+        throw new ConfigError(source, `upstreams[${index}].credentials.passwordEnv names ${credentials.passwordEnv}, which is not set`);
+      }
+      route.credentials = { username: credentials.username, password };
+    }
+  }
+  for (const key of Object.keys(options)) config.sources[key] ??= source;
+  config.proxy = { ...(options as RegistryProxyOptions), ...config.proxy };
+}
+
+/** Names the flag, variable or file behind an option in a creation error. */
 export function describeOptionError(error: { option: string; message: string }, config: CliConfig): string {
-  const root = error.option.split(/[ .(]/)[0]!;
+  const root = error.option.split(/[ .([]/)[0]!;
   const source = config.sources[root];
   const message = error.message.replace(/^registry-proxy: option "[^"]+" /, '');
-  return source ? `${source} ${message}` : error.message;
+  if (!source) return error.message;
+  // Inside JSON (a routing table, a config file) the option's path says where to look.
+  return error.option === root || source.startsWith('--') && !source.startsWith('--config') && !source.startsWith('--upstreams')
+    ? `${source} ${message}`
+    : `${source}: ${error.option} ${message}`;
 }
