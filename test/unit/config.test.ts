@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeOptionError, parseConfig, usage } from '../../adapters/config.ts';
+import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage } from '../../adapters/config.ts';
 import { RegistryProxyOptionsError, resolveOptions } from '../../lib/options.ts';
 
 describe('CLI configuration', () => {
@@ -85,5 +85,41 @@ describe('CLI configuration', () => {
   it('documents every option with its variables', () => {
     expect(usage()).toContain('--upstream <value>');
     expect(usage()).toContain('REGISTRY_HOST');
+  });
+
+  it('reads the routing table from REGISTRY_PROXY_UPSTREAMS and names the route in errors', () => {
+    const config = parseConfig([], { REGISTRY_PROXY_UPSTREAMS: '[{"upstream":"ghcr.io","hosts":["ghcr.example.com"]},{"upstream":"docker.io"}]' });
+    expect(resolveOptions(config.proxy).routes.map((route) => route.upstream.host)).toEqual(['ghcr.io', 'registry-1.docker.io']);
+
+    const bad = parseConfig([], { REGISTRY_PROXY_UPSTREAMS: '[{"upstream":"docker.io"},{"upstream":"ghcr.io"}]' });
+    let message = '';
+    try {
+      resolveOptions(bad.proxy);
+    } catch (error) {
+      message = describeOptionError(error as RegistryProxyOptionsError, bad);
+    }
+    expect(message).toBe('REGISTRY_PROXY_UPSTREAMS: upstreams[1] is unreachable: upstreams[0] (registry-1.docker.io) matches every request it would');
+    expect(() => parseConfig([], { REGISTRY_PROXY_UPSTREAMS: '[{' })).toThrow(/^REGISTRY_PROXY_UPSTREAMS is not valid JSON/);
+  });
+
+  it('merges a config file under the flags, taking route passwords from the environment', () => {
+    const config = parseConfig(['--config', '/etc/rp.json', '--public-url', 'https://flag.example'], {});
+    applyConfigFile(
+      config,
+      JSON.stringify({
+        publicUrl: 'https://file.example',
+        upstreams: [{ upstream: 'ghcr.io', credentials: { username: 'bot', passwordEnv: 'GHCR_TOKEN' } }],
+      }),
+      { GHCR_TOKEN: 'ghp_secret' },
+    );
+    expect(config.proxy.publicUrl).toBe('https://flag.example');
+    expect(config.proxy.upstreams?.[0]?.credentials).toEqual({ username: 'bot', password: 'ghp_secret' });
+    expect(config.sources.upstreams).toBe('--config');
+
+    const missing = parseConfig(['--config', '/etc/rp.json'], {});
+    expect(() =>
+      applyConfigFile(missing, '{"upstreams":[{"upstream":"ghcr.io","credentials":{"username":"bot","passwordEnv":"NOPE"}}]}', {}),
+    ).toThrow('--config upstreams[0].credentials.passwordEnv names NOPE, which is not set');
+    expect(() => applyConfigFile(missing, '[1]', {})).toThrow('--config must hold a JSON object of options');
   });
 });
