@@ -143,7 +143,9 @@ export function buildRouter(options: ResolvedOptions) {
           : ociErrorResponse(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' })
         : ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy');
     }
-    const target = await resolveTarget(original, match[1], 'push');
+    // A manifest PUT/DELETE by tag writes that tag: tag rules apply to it as they do to pulls.
+    const tag = match[2] === 'manifests' && !match[3]!.includes(':') ? match[3] : undefined;
+    const target = await resolveTarget(original, match[1], 'push', tag);
     const url = new URL(original.url);
     url.searchParams.delete('ns');
     const from = url.searchParams.get('from');

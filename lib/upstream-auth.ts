@@ -156,9 +156,13 @@ export class UpstreamAuthenticator {
     if (!response.ok) {
       discardBody(response);
       // The token server's answer may echo credentials or account details: report only its status.
-      throw response.status === 429
-        ? new OciError(429, 'TOOMANYREQUESTS', 'the upstream token server is rate limiting the proxy', null, retryAfter(response))
-        : new OciError(502, 'UNAUTHORIZED', `the upstream token server refused the proxy's request (status ${response.status})`);
+      if (response.status === 429) {
+        throw new OciError(429, 'TOOMANYREQUESTS', 'the upstream token server is rate limiting the proxy', null, retryAfter(response));
+      }
+      // 401/403: the upstream will not let the proxy pull this (private, missing, or wrong credentials).
+      throw response.status === 401 || response.status === 403
+        ? new OciError(403, 'DENIED', `the upstream refused the proxy access to this repository (token server status ${response.status})`)
+        : new OciError(502, 'UPSTREAM_INVALID', `the upstream token server failed (status ${response.status})`);
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
