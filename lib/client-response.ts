@@ -74,10 +74,15 @@ export async function toClientResponse(
     return new Response(body, init);
   }
   const { idleTimeout } = context.options;
+  const declared = headers.get('content-length');
+  const expectedBytes = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
   const body =
-    idleTimeout > 0
-      ? withIdleTimeout(upstream.body, idleTimeout, () =>
-          context.options.onError(new Error(`upstream body stalled for ${idleTimeout} ms: ${upstreamUrl.pathname}`), request),
+    idleTimeout > 0 || expectedBytes !== undefined
+      ? withIdleTimeout(
+          upstream.body,
+          idleTimeout,
+          () => context.options.onError(new Error(`upstream body stalled for ${idleTimeout} ms: ${upstreamUrl.pathname}`), request),
+          expectedBytes,
         )
       : upstream.body;
   return new Response(body, init);

@@ -22,7 +22,11 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHa
       const response = await router.fetch(request as never, request);
       return response ?? ociErrorResponse(404, 'NOT_FOUND', 'not found');
     } catch (error) {
-      if (isOciError(error)) return error.toResponse();
+      if (isOciError(error)) {
+        // Upstream failures are the operator's business too; client mistakes (4xx) are not.
+        if (error.status >= 500) resolved.onError(error, request);
+        return error.toResponse();
+      }
       if (!request.signal.aborted) resolved.onError(error, request);
       return ociErrorResponse(500, 'UNKNOWN', 'the proxy failed to handle this request');
     }

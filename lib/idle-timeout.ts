@@ -1,11 +1,19 @@
 /**
- * Relays a body, erroring it if no bytes arrive for `idleMs`, so a stalled upstream ends in a
- * reset connection the client can see and retry, rather than a transfer that hangs forever.
- * One timer per body checks the last activity, instead of re-arming a timer per chunk.
+ * Relays a body, erroring it if no bytes arrive for `idleMs` (`0`: never), so a stalled upstream
+ * ends in a reset connection the client can see and retry, rather than a transfer that hangs
+ * forever. One timer per body checks the last activity, instead of re-arming a timer per chunk.
+ * A body that ends cleanly short of `expectedBytes` (its Content-Length) is errored too: a
+ * runtime that does not check the length itself must not turn a truncated blob into a clean one.
  */
-export function withIdleTimeout(body: ReadableStream<Uint8Array>, idleMs: number, onTimeout: () => void): ReadableStream<Uint8Array> {
+export function withIdleTimeout(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  onTimeout: () => void,
+  expectedBytes?: number,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let lastActivity = Date.now();
+  let received = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   const stop = () => {
     if (timer !== undefined) clearInterval(timer);
@@ -14,6 +22,7 @@ export function withIdleTimeout(body: ReadableStream<Uint8Array>, idleMs: number
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        if (idleMs <= 0) return;
         timer = setInterval(
           () => {
             if (Date.now() - lastActivity < idleMs) return;
@@ -32,8 +41,13 @@ export function withIdleTimeout(body: ReadableStream<Uint8Array>, idleMs: number
           lastActivity = Date.now();
           if (done) {
             stop();
-            controller.close();
+            if (expectedBytes !== undefined && received < expectedBytes) {
+              controller.error(new Error(`upstream body ended after ${received} of ${expectedBytes} bytes`));
+            } else {
+              controller.close();
+            }
           } else {
+            received += value.byteLength;
             controller.enqueue(value);
           }
         } catch (error) {

@@ -122,7 +122,13 @@ export function buildRouter(options: ResolvedOptions) {
       throw new OciError(400, 'DIGEST_INVALID', 'invalid digest', { digest: digest.slice(0, 300) });
     }
     const target = await resolveTarget(original, request.params.name, 'pull');
-    return forward(original, target, `${kind}/${digest}`, upstreamSearch(target.url), 'pull');
+    const response = await forward(original, target, `${kind}/${digest}`, upstreamSearch(target.url), 'pull');
+    // A followed CDN redirect ends at a host that knows nothing of digests; the spec says the
+    // registry MUST send it, and the path names it.
+    if (kind === 'blobs' && response.ok && !response.headers.has('docker-content-digest')) {
+      response.headers.set('docker-content-digest', digest);
+    }
+    return response;
   };
 
   const tags = async (request: IRequest, original: Request) => {

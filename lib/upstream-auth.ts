@@ -94,14 +94,16 @@ export class UpstreamAuthenticator {
   async authorization(scope: string): Promise<string | undefined> {
     if (!this.#scheme) await this.#discover();
     const scheme = this.#scheme!;
+    // A cached token answers without asking the provider (which may call a metadata server).
+    const key = scheme.kind === 'bearer' ? this.#cacheKey(scheme, scope) : '';
+    const cached = this.#tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.authorization;
+
     const credentials = await this.#credentials();
     if (isStaticBearer(credentials)) return credentials.authorization; // AUTH_HEADER="Bearer …": sent as it is
     if (scheme.kind === 'none') return undefined;
     if (scheme.kind === 'basic') return credentials && credentialsAuthorization(credentials);
 
-    const key = this.#cacheKey(scheme, scope);
-    const cached = this.#tokens.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.authorization;
     let pending = this.#pending.get(key);
     if (!pending) {
       pending = this.#requestToken(scheme, scope, credentials).finally(() => this.#pending.delete(key));
