@@ -1,13 +1,22 @@
 import { defineConfig } from 'tsup';
 
+/** One entry per package subpath (`exports` in package.json), plus the two executables. */
+const subpaths = {
+  index: 'lib/index.ts',
+  node: 'adapters/node.ts',
+  deno: 'adapters/deno.ts',
+  bun: 'adapters/bun.ts',
+  'cloud-run': 'adapters/cloud-run.ts',
+};
+
 export default defineConfig({
   entry: {
-    index: 'lib/index.ts',
-    node: 'adapters/node.ts',
+    ...subpaths,
     cli: 'adapters/cli.ts',
+    'cloud-run-cli': 'adapters/cloud-run-cli.ts',
   },
   format: ['esm'],
-  dts: { entry: { index: 'lib/index.ts', node: 'adapters/node.ts' } },
+  dts: { entry: subpaths },
   target: 'node20',
   platform: 'node',
   clean: true,

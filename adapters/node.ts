@@ -1,10 +1,11 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import { createRegistryProxy, type FetchHandler } from '../lib/handler.ts';
 import type { RegistryProxyOptions } from '../lib/options.ts';
 import { RegistryProxyOptionsError } from '../lib/options.ts';
 import { withRequestLog, type RequestLogEntry } from '../lib/request-log.ts';
+import { guardBody } from './node-body.ts';
 
 export interface NodeServeOptions extends RegistryProxyOptions {
   /** @default 8080 */
@@ -42,7 +43,11 @@ export async function serve(options: NodeServeOptions = {}): Promise<RunningServ
   let fetchHandler = handler ?? createRegistryProxy(proxyOptions);
   if (onRequest) fetchHandler = withRequestLog(fetchHandler, onRequest);
 
-  const server = createServer(createServerAdapter(fetchHandler));
+  const server = createServer(
+    createServerAdapter<{ res?: ServerResponse }>(async (request, context) =>
+      guardBody(await fetchHandler(request), request, context.res),
+    ),
+  );
   // Slow blob streams are normal: only bound the time to receive a request's headers.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -67,8 +72,12 @@ export async function serve(options: NodeServeOptions = {}): Promise<RunningServ
         clearTimeout(force);
         resolve();
       });
-      // Keep-alive connections with no request in flight would otherwise hold close() open.
+      // Keep-alive connections with no request in flight would otherwise hold close() open,
+      // and a connection whose pull finishes during the drain goes idle without being closed.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      sweep.unref();
+      server.once('close', () => clearInterval(sweep));
     }));
 
   if (handleSignals) {

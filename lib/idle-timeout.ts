@@ -58,7 +58,8 @@ export function withIdleTimeout(
       },
       cancel(reason) {
         stop();
-        return reader.cancel(reason);
+        // The upstream body may already have errored: cancelling it must not reject unhandled.
+        return reader.cancel(reason).catch(() => {});
       },
     },
     { highWaterMark: 0 },

@@ -1,0 +1,72 @@
+import process from 'node:process';
+import { formatUrl, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
+
+/**
+ * The few parts of the `Bun` global this adapter uses, typed here so that no Bun type reaches
+ * the published declarations (srvx vendors its runtime types for the same reason).
+ */
+interface BunServer {
+  hostname: string;
+  port: number;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+interface BunGlobal {
+  serve(options: {
+    port: number;
+    hostname: string;
+    idleTimeout: number;
+    fetch: (request: Request) => Response | Promise<Response>;
+  }): BunServer;
+}
+
+/** Bun caps `idleTimeout` at 255 seconds. */
+const MAX_IDLE_SECONDS = 255;
+
+export interface BunServeOptions extends ServeOptions {
+  /**
+   * Seconds a connection may carry no bytes before Bun closes it. Bun's default of 10 s cuts
+   * slow blob streams and slow upstream answers, so the proxy's own timeouts
+   * (`timeouts.headers`, `timeouts.idle`) should fire first: `0` turns Bun's check off.
+   * @default 255 (Bun's maximum)
+   */
+  idleTimeout?: number;
+}
+
+export interface BunRunningServer extends ServerAddress {
+  /** The underlying `Bun.Server`. */
+  server: BunServer;
+}
+
+/** Serves the proxy with `Bun.serve`. */
+export async function serve(options: BunServeOptions = {}): Promise<BunRunningServer> {
+  const bun = (globalThis as unknown as { Bun?: BunGlobal }).Bun;
+  if (!bun) throw new Error('registry-proxy/bun: the Bun global is missing; use registry-proxy/node or /deno on other runtimes');
+  const { idleTimeout = MAX_IDLE_SECONDS, ...rest } = options;
+  if (!Number.isInteger(idleTimeout) || idleTimeout < 0 || idleTimeout > MAX_IDLE_SECONDS) {
+    throw new RangeError(`registry-proxy: option "idleTimeout" must be a whole number of seconds from 0 to ${MAX_IDLE_SECONDS}`);
+  }
+  const { port, hostname, handleSignals, drainTimeout, fetch } = prepareServe(rest);
+
+  // Wrapped so Bun's second argument (the server) never reaches the proxy's handler.
+  const server = bun.serve({ port, hostname, idleTimeout, fetch: (request) => fetch(request) });
+
+  const onSignal = () => {
+    void close().then(() => process.exit(0));
+  };
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      // stop() stops listening and resolves once in-flight requests have finished.
+      await settleWithin(server.stop(), drainTimeout);
+      await server.stop(true);
+    })());
+
+  if (handleSignals) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  return { url: formatUrl(server.hostname, server.port), hostname: server.hostname, port: server.port, server, close };
+}

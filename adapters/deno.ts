@@ -1,0 +1,59 @@
+import { formatUrl, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
+
+/**
+ * The few parts of the `Deno` global this adapter uses, typed here so that no Deno type reaches
+ * the published declarations (srvx vendors its runtime types for the same reason).
+ */
+interface DenoHttpServer {
+  addr: { hostname: string; port: number };
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+interface DenoGlobal {
+  serve(options: {
+    port: number;
+    hostname: string;
+    onListen?: (addr: { hostname: string; port: number }) => void;
+    handler: (request: Request) => Response | Promise<Response>;
+  }): DenoHttpServer;
+  addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  removeSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  exit(code: number): never;
+}
+
+export type DenoServeOptions = ServeOptions;
+
+export interface DenoRunningServer extends ServerAddress {
+  /** The underlying `Deno.HttpServer`. */
+  server: DenoHttpServer;
+}
+
+/** Serves the proxy with `Deno.serve`. */
+export async function serve(options: DenoServeOptions = {}): Promise<DenoRunningServer> {
+  const deno = (globalThis as unknown as { Deno?: DenoGlobal }).Deno;
+  if (!deno) throw new Error('registry-proxy/deno: the Deno global is missing; use registry-proxy/node or /bun on other runtimes');
+  const { port, hostname, handleSignals, drainTimeout, fetch } = prepareServe(options);
+
+  let listening!: (addr: { hostname: string; port: number }) => void;
+  const listened = new Promise<{ hostname: string; port: number }>((resolve) => (listening = resolve));
+  // onListen replaces Deno's default "Listening on …" line, which would otherwise go to stdout.
+  const server = deno.serve({ port, hostname, onListen: (addr) => listening(addr), handler: fetch });
+  const addr = await listened;
+
+  let closing: Promise<void> | undefined;
+  // shutdown() stops accepting and waits for in-flight responses, streamed bodies included;
+  // Deno has no way to cut those connections, so after drainTimeout we stop waiting.
+  const close = () => (closing ??= settleWithin(server.shutdown(), drainTimeout));
+
+  if (handleSignals) {
+    const onSignal = () => {
+      void close().then(() => deno.exit(0));
+    };
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) deno.addSignalListener(signal, onSignal);
+    void server.finished.then(() => {
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) deno.removeSignalListener(signal, onSignal);
+    });
+  }
+
+  return { url: formatUrl(addr.hostname, addr.port), hostname: addr.hostname, port: addr.port, server, close };
+}
