@@ -1,52 +1,43 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
-import { createRegistryProxy, type FetchHandler } from '../lib/handler.ts';
-import type { RegistryProxyOptions } from '../lib/options.ts';
-import { RegistryProxyOptionsError } from '../lib/options.ts';
-import { withRequestLog, type RequestLogEntry } from '../lib/request-log.ts';
 import { guardBody } from './node-body.ts';
+import { createNodeFetch, NODE_BODY } from './node-fetch.ts';
+import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from './serve-options.ts';
 
-export interface NodeServeOptions extends RegistryProxyOptions {
-  /** @default 8080 */
-  port?: number;
-  /** @default '0.0.0.0' */
-  hostname?: string;
-  /** Drain and exit on SIGTERM / SIGINT (what the CLI and Cloud Run want). @default false */
-  handleSignals?: boolean;
-  /** How long shutdown waits for in-flight pulls before closing their connections. @default 30000 */
-  drainTimeout?: number;
-  /** Called once per request when its response starts. */
-  onRequest?: (entry: RequestLogEntry) => void;
-  /** Serve this handler instead of a new proxy built from the options. */
-  handler?: FetchHandler;
-}
+export type NodeServeOptions = ServeOptions;
 
-export interface RunningServer {
-  /** e.g. `http://127.0.0.1:8080` */
-  url: string;
-  hostname: string;
-  port: number;
+export interface RunningServer extends ServerAddress {
   /** The underlying Node server. */
   server: Server;
-  /** Stops accepting connections, lets in-flight requests finish (up to `drainTimeout`), then resolves. */
-  close(): Promise<void>;
 }
 
-/** Serves the proxy on `node:http`. */
+/**
+ * An upstream body from `createNodeFetch` goes to the client by a plain Node pipe — what
+ * @whatwg-node/server does for a Node stream body — with backpressure and without a web-stream
+ * hop per chunk. An upstream failure mid-body resets the client's connection, so a cut blob is
+ * never taken for a whole one; a client that goes away destroys the upstream message.
+ */
+function pipedNodeBody(response: Response, nodeResponse: ServerResponse | undefined): Response | undefined {
+  const body = response.body as (ReadableStream<Uint8Array> & { [NODE_BODY]?: import('node:http').IncomingMessage }) | null;
+  const message = body?.[NODE_BODY];
+  if (!message || !nodeResponse || body!.locked) return undefined;
+  message.once('error', (error) => nodeResponse.destroy(error));
+  return { status: response.status, statusText: response.statusText, headers: response.headers, body: message } as unknown as Response;
+}
+
+/** Serves the proxy on `node:http`, with a keep-alive `node:http(s)` client for the upstream unless `fetch` is given. */
 export async function serve(options: NodeServeOptions = {}): Promise<RunningServer> {
-  const { port = 8080, hostname = '0.0.0.0', handleSignals = false, drainTimeout = 30_000, onRequest, handler, ...proxyOptions } =
-    options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RegistryProxyOptionsError('port', `must be an integer from 0 to 65535, got ${String(port)}`);
-  }
-  let fetchHandler = handler ?? createRegistryProxy(proxyOptions);
-  if (onRequest) fetchHandler = withRequestLog(fetchHandler, onRequest);
+  const { port, hostname, handleSignals, drainTimeout, fetch: fetchHandler } = prepareServe({
+    ...options,
+    fetch: options.fetch ?? createNodeFetch({ idleTimeout: options.timeouts?.idle }),
+  });
 
   const server = createServer(
-    createServerAdapter<{ res?: ServerResponse }>(async (request, context) =>
-      guardBody(await fetchHandler(request), request, context.res),
-    ),
+    createServerAdapter<{ res?: ServerResponse }>(async (request, context) => {
+      const response = await fetchHandler(request);
+      return pipedNodeBody(response, context.res) ?? guardBody(response, request, context.res);
+    }),
   );
   // Slow blob streams are normal: only bound the time to receive a request's headers.
   server.requestTimeout = 0;
@@ -61,7 +52,6 @@ export async function serve(options: NodeServeOptions = {}): Promise<RunningServ
     });
   });
   const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -92,5 +82,5 @@ export async function serve(options: NodeServeOptions = {}): Promise<RunningServ
     });
   }
 
-  return { url: `http://${urlHost}:${address.port}`, hostname: address.address, port: address.port, server, close };
+  return { url: formatUrl(address.address, address.port), hostname: address.address, port: address.port, server, close };
 }

@@ -1,6 +1,7 @@
 import { publicOrigin, type ProxyContext, type RouteContext } from './context.ts';
 import { isRewritableErrorBody, rewriteErrorBody } from './error-body.ts';
 import { clientResponseHeaders } from './headers.ts';
+import { isGuardedBody } from './guarded-body.ts';
 import { withIdleTimeout } from './idle-timeout.ts';
 import { rewriteLinkHeader, upstreamUrlToClient } from './paths.ts';
 import { mapScopeList, scopeToClient } from './scope.ts';
@@ -44,7 +45,7 @@ export async function toClientResponse(
   upstream: Response,
   upstreamUrl: URL,
 ): Promise<Response> {
-  const headers = clientResponseHeaders(upstream.headers);
+  const headers = clientResponseHeaders(upstream.headers, upstream.body !== null && !isGuardedBody(upstream.body));
   const { names, upstreamOrigin } = routeContext;
 
   const challenge = headers.get('www-authenticate');
@@ -73,6 +74,7 @@ export async function toClientResponse(
     headers.set('content-length', String(new TextEncoder().encode(body).byteLength));
     return new Response(body, init);
   }
+  if (isGuardedBody(upstream.body)) return new Response(upstream.body, init);
   const { idleTimeout } = context.options;
   const declared = headers.get('content-length');
   const expectedBytes = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;

@@ -44,14 +44,17 @@ export function upstreamRequestHeaders(incoming: Headers): Headers {
   return headers;
 }
 
-/** Copies the upstream's response headers that may reach the client. */
-export function clientResponseHeaders(upstream: Headers): Headers {
+/**
+ * Copies the upstream's response headers that may reach the client. `decodedByFetch`: the body
+ * came through a fetch that decodes `Content-Encoding` itself (undici, Deno, Bun do).
+ */
+export function clientResponseHeaders(upstream: Headers, decodedByFetch = true): Headers {
   const headers = new Headers();
   for (const [name, value] of upstream) {
     if (!DROPPED_RESPONSE_HEADERS.has(name)) headers.append(name, value);
   }
   const encoding = headers.get('content-encoding');
-  if (encoding !== null && encoding !== 'identity') {
+  if (decodedByFetch && encoding !== null && encoding !== 'identity') {
     // fetch decoded the body despite `accept-encoding: identity`: these no longer describe it.
     headers.delete('content-encoding');
     headers.delete('content-length');

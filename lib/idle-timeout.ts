@@ -62,6 +62,8 @@ export function withIdleTimeout(
         return reader.cancel(reason).catch(() => {});
       },
     },
-    { highWaterMark: 0 },
+    // Read ahead up to 256 KiB, as nginx's proxy buffers do: upstream reads overlap client
+    // writes, while memory per transfer stays bounded whatever the blob's size.
+    new ByteLengthQueuingStrategy({ highWaterMark: 256 * 1024 }),
   );
 }

@@ -9,3 +9,4 @@ export {
 } from './options.ts';
 export { OciError, ociErrorResponse, type OciErrorCode } from './errors.ts';
 export { withRequestLog, type RequestLogEntry } from './request-log.ts';
+export { GUARDED_BODY } from './guarded-body.ts';
