@@ -21,22 +21,31 @@ export async function fetchUpstream(
   url: URL,
   init: RequestInit & { signal: AbortSignal },
 ): Promise<Response> {
-  const timeout = new AbortController();
+  // One controller carries both the client's abort (for the whole transfer, body included) and
+  // the headers timeout; AbortSignal.any costs far more per request on Node 20.
+  const controller = new AbortController();
+  const clientSignal = init.signal;
+  if (clientSignal.aborted) controller.abort(clientSignal.reason);
+  else clientSignal.addEventListener('abort', () => controller.abort(clientSignal.reason), { once: true });
+  let timedOut = false;
   const timer =
     settings.headersTimeout > 0
-      ? setTimeout(() => timeout.abort(new UpstreamTimeout()), settings.headersTimeout)
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort(new UpstreamTimeout());
+        }, settings.headersTimeout)
       : undefined;
   try {
     return await settings.fetch(url, {
       ...init,
       redirect: 'manual',
-      signal: AbortSignal.any([init.signal, timeout.signal]),
+      signal: controller.signal,
       // Required by the fetch spec for streamed request bodies (pushes); ignored without a body.
       ...(init.body ? { duplex: 'half' } : {}),
     } as RequestInit);
   } catch (error) {
-    if (init.signal.aborted) throw error; // the client went away: nobody to answer
-    if (timeout.signal.aborted) {
+    if (clientSignal.aborted) throw error; // the client went away: nobody to answer
+    if (timedOut) {
       throw new OciError(504, 'UPSTREAM_TIMEOUT', `upstream ${url.host} did not answer within ${settings.headersTimeout} ms`);
     }
     throw new OciError(502, 'UPSTREAM_UNREACHABLE', `upstream ${url.host} could not be reached`, {
