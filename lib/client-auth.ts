@@ -1,4 +1,3 @@
-import { jwtVerify, SignJWT } from 'jose';
 import type { ResolvedClientAuth, ResolvedUser } from './client-auth-options.ts';
 import { verifyPassword } from './password-hash.ts';
 
@@ -19,6 +18,10 @@ export interface TokenAccess {
 export type Action = 'pull' | 'push';
 
 const ISSUER = 'registry-proxy';
+// Loaded on first use: most proxies never authenticate clients, and start-up time matters
+// (Cloud Run cold starts).
+let joseModule: Promise<typeof import('jose')> | undefined;
+const jose = () => (joseModule ??= import('jose'));
 /** Successful Basic checks are remembered briefly: PBKDF2 is slow by design, and clients send Basic on every request. */
 const BASIC_CACHE_MS = 60_000;
 const MAX_BASIC_CACHE = 1000;
@@ -83,6 +86,7 @@ export class ClientAuthenticator {
 
   async issueToken(subject: string, access: TokenAccess[]): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {
     const issuedAt = new Date();
+    const { SignJWT } = await jose();
     const token = await new SignJWT({ access })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
@@ -98,6 +102,7 @@ export class ClientAuthenticator {
 
   async #verifyToken(token: string): Promise<ClientIdentity | undefined> {
     try {
+      const { jwtVerify } = await jose();
       const { payload } = await jwtVerify(token, this.settings.tokenSecret, {
         issuer: ISSUER,
         audience: this.settings.service,
