@@ -3,9 +3,10 @@
  * starts, takes a push from skopeo, and gives the same bytes back to skopeo.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeImage, pushImage, KiB, MiB, type TestImage } from './harness/images.ts';
 import { fetchAsText, findLeaks, secretForms } from './harness/leaks.ts';
+import { useCleanups } from './harness/lifecycle.ts';
 import { requireCommands } from './harness/process.ts';
 import { startRecorder } from './harness/recorder.ts';
 import { MANIFEST_ACCEPT, startRegistry, type Registry } from './harness/registry.ts';
@@ -14,16 +15,12 @@ import { startTokenIssuer, type TokenIssuer } from './harness/token-issuer.ts';
 
 const REPO = 'team/project/app';
 let image: TestImage;
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = useCleanups();
 
 beforeAll(async () => {
   await requireCommands('docker-registry', 'skopeo', 'htpasswd', 'openssl');
   image = await makeImage({ layers: [200 * KiB, 1 * MiB], seed: 'harness' });
   cleanups.push(() => image.remove());
-});
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
 
 async function pullAndCompare(registry: Registry, creds?: string): Promise<void> {

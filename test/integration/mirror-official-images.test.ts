@@ -6,44 +6,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type RunningServer } from '../../adapters/node.ts';
-import type { RegistryProxyOptions } from '../../lib/options.ts';
-import { KiB, makeImage, pushImage, type TestImage } from './harness/images.ts';
+import { KiB, type TestImage } from './harness/images.ts';
+import { expectNoProxyErrors, startCleanedUpProxy, startRegistryWithImage, useCleanups } from './harness/lifecycle.ts';
 import { requireCommands } from './harness/process.ts';
-import { MANIFEST_ACCEPT, startRegistry, type Registry } from './harness/registry.ts';
+import type { TestProxy, TestProxyOptions } from './harness/proxy.ts';
+import { MANIFEST_ACCEPT, type Registry } from './harness/registry.ts';
 import { compareLayout, describe as describeRun, runSkopeo, skopeoCopyToOci, skopeoInspect } from './harness/skopeo.ts';
 
 let registry: Registry;
 let image: TestImage;
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = useCleanups();
 
 beforeAll(async () => {
   await requireCommands('docker-registry', 'skopeo');
-  registry = await startRegistry({ auth: 'none' });
-  cleanups.push(() => registry.stop());
-  image = await makeImage({ layers: [200 * KiB, 600 * KiB], seed: 'official-alpine', tag: 'latest' });
-  cleanups.push(() => image.remove());
-  await pushImage(image, registry, 'library/alpine');
+  ({ registry, image } = await startRegistryWithImage(cleanups, {
+    registry: { auth: 'none' },
+    image: { layers: [200 * KiB, 600 * KiB], seed: 'official-alpine', tag: 'latest' },
+    repository: 'library/alpine',
+  }));
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
-
-async function startProxy(options: RegistryProxyOptions): Promise<{ server: RunningServer; host: string; errors: string[] }> {
-  const errors: string[] = [];
-  const server = await serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    drainTimeout: 2000,
-    ...options,
-    onError: (error, request) => errors.push(`${request.method} ${request.url}: ${String(error)}`),
-  });
-  cleanups.push(() => server.close());
-  return { server, host: new URL(server.url).host, errors };
-}
-
-const CONFIGS: Array<{ label: string; options: () => RegistryProxyOptions }> = [
+const CONFIGS: Array<{ label: string; options: () => TestProxyOptions }> = [
   { label: 'a single upstream with officialImages', options: () => ({ upstream: registry.url, officialImages: true }) },
   {
     label: 'a default route with officialImages after a path-prefixed route to the same registry',
@@ -57,13 +40,11 @@ const CONFIGS: Array<{ label: string; options: () => RegistryProxyOptions }> = [
 ];
 
 describe.each(CONFIGS)('$label', ({ options }) => {
-  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  let proxy: TestProxy;
   beforeAll(async () => {
-    proxy = await startProxy(options());
+    proxy = await startCleanedUpProxy(cleanups, options());
   });
-  afterAll(() => {
-    expect(proxy?.errors ?? []).toEqual([]);
-  });
+  afterAll(() => expectNoProxyErrors(proxy));
 
   it('skopeo copy docker://PROXY/alpine:latest is byte-identical to library/alpine:latest', async () => {
     const pulled = await skopeoCopyToOci({ host: proxy.host, repository: 'alpine', tag: 'latest' });
@@ -85,19 +66,19 @@ describe.each(CONFIGS)('$label', ({ options }) => {
     const listed = await runSkopeo(['list-tags', '--tls-verify=false', '--no-creds', `docker://${proxy.host}/alpine`]);
     expect(listed.code, describeRun(listed)).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual({ Repository: `${proxy.host}/alpine`, Tags: ['latest'] });
-    const response = await fetch(`${proxy.server.url}/v2/alpine/tags/list`);
+    const response = await fetch(`${proxy.url}/v2/alpine/tags/list`);
     expect(await response.json()).toEqual({ name: 'alpine', tags: ['latest'] });
   });
 
   it('a missing official image is a 404 naming alpine-missing, not library/alpine-missing', async () => {
-    const response = await fetch(`${proxy.server.url}/v2/alpine-missing/tags/list`);
+    const response = await fetch(`${proxy.url}/v2/alpine-missing/tags/list`);
     expect(response.status).toBe(404);
     const body = (await response.json()) as { errors: { code: string; detail: unknown }[] };
     expect(body.errors[0]).toMatchObject({ code: 'NAME_UNKNOWN', detail: { name: 'alpine-missing' } });
   });
 
   it('containerd-style: ?ns=docker.io is accepted and not sent upstream', async () => {
-    const response = await fetch(`${proxy.server.url}/v2/alpine/manifests/latest?ns=docker.io`, { headers: { accept: MANIFEST_ACCEPT } });
+    const response = await fetch(`${proxy.url}/v2/alpine/manifests/latest?ns=docker.io`, { headers: { accept: MANIFEST_ACCEPT } });
     expect(response.status).toBe(200);
     expect(response.headers.get('docker-content-digest')).toBe(image.manifestDigest);
     await response.body?.cancel();
@@ -106,12 +87,12 @@ describe.each(CONFIGS)('$label', ({ options }) => {
 
 describe('the path-prefixed route next to it does not add library/', () => {
   it('PROXY/raw/library/alpine is library/alpine; PROXY/raw/alpine is not found', async () => {
-    const proxy = await startProxy(CONFIGS[1]!.options());
+    const proxy = await startCleanedUpProxy(cleanups, CONFIGS[1]!.options());
     const pulled = await skopeoCopyToOci({ host: proxy.host, repository: 'raw/library/alpine', tag: 'latest' });
     cleanups.push(() => pulled.remove());
     expect(pulled.code, describeRun(pulled)).toBe(0);
     expect((await compareLayout(pulled.dir, image)).problems).toEqual([]);
-    const missing = await fetch(`${proxy.server.url}/v2/raw/alpine/manifests/latest`, { headers: { accept: MANIFEST_ACCEPT } });
+    const missing = await fetch(`${proxy.url}/v2/raw/alpine/manifests/latest`, { headers: { accept: MANIFEST_ACCEPT } });
     expect(missing.status).toBe(404);
     await missing.body?.cancel();
     expect(proxy.errors).toEqual([]);

@@ -5,39 +5,32 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFIX_CASES, UPSTREAM_REPO } from './harness/cases.ts';
-import { KiB, makeImage, pushImage, type TestImage } from './harness/images.ts';
+import { KiB, type TestImage } from './harness/images.ts';
+import { expectNoProxyErrors, startCleanedUpProxy, startRegistryWithImage, useCleanups } from './harness/lifecycle.ts';
 import { requireCommands } from './harness/process.ts';
-import { startProxy, type TestProxy } from './harness/proxy.ts';
-import { MANIFEST_ACCEPT, startRegistry, type Registry } from './harness/registry.ts';
+import type { TestProxy } from './harness/proxy.ts';
+import { MANIFEST_ACCEPT, type Registry } from './harness/registry.ts';
 import { compareLayout, describe as describeRun, runSkopeo, skopeoCopyToOci, skopeoInspect } from './harness/skopeo.ts';
 
 let registry: Registry;
 let image: TestImage;
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = useCleanups();
 
 beforeAll(async () => {
   await requireCommands('docker-registry', 'skopeo');
-  registry = await startRegistry({ auth: 'none' });
-  cleanups.push(() => registry.stop());
-  image = await makeImage({ layers: [300 * KiB, 700 * KiB], seed: 'anonymous' });
-  cleanups.push(() => image.remove());
-  await pushImage(image, registry, UPSTREAM_REPO);
-});
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  ({ registry, image } = await startRegistryWithImage(cleanups, {
+    registry: { auth: 'none' },
+    image: { layers: [300 * KiB, 700 * KiB], seed: 'anonymous' },
+    repository: UPSTREAM_REPO,
+  }));
 });
 
 describe.each(PREFIX_CASES)('anonymous upstream, $label', ({ repositoryPrefix, clientRepo }) => {
   let proxy: TestProxy;
   beforeAll(async () => {
-    proxy = await startProxy({ upstream: registry.url, ...(repositoryPrefix ? { repositoryPrefix } : {}) });
-    cleanups.push(() => proxy.stop());
+    proxy = await startCleanedUpProxy(cleanups, { upstream: registry.url, ...(repositoryPrefix ? { repositoryPrefix } : {}) });
   });
-  afterAll(() => {
-    // `proxy` is unset when startProxy threw in beforeAll.
-    expect(proxy?.errors ?? []).toEqual([]);
-  });
+  afterAll(() => expectNoProxyErrors(proxy));
 
   it('answers /v2/ with 200 and no challenge', async () => {
     const response = await fetch(`${proxy.url}/v2/`);

@@ -10,7 +10,8 @@ import { UPSTREAM_REPO } from './harness/cases.ts';
 import { KiB, makeImage, MiB, pushImage, type TestImage } from './harness/images.ts';
 import { requireCommands, run } from './harness/process.ts';
 import { findLeaks, secretForms } from './harness/leaks.ts';
-import { startProxy, type TestProxy } from './harness/proxy.ts';
+import { expectNoProxyErrors, startCleanedUpProxy, useCleanups } from './harness/lifecycle.ts';
+import type { TestProxy } from './harness/proxy.ts';
 import { startRecorder, type Recorder } from './harness/recorder.ts';
 import { startRegistry, type Registry } from './harness/registry.ts';
 import { compareLayout, describe as describeRun, skopeoCopyToOci } from './harness/skopeo.ts';
@@ -18,7 +19,7 @@ import { compareLayout, describe as describeRun, skopeoCopyToOci } from './harne
 const PREFIX = 'team/project';
 const CLIENT_REPO = 'app';
 let image: TestImage;
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = useCleanups();
 
 async function readSlice(path: string, start: number, length: number): Promise<Buffer> {
   const file = await open(path, 'r');
@@ -48,10 +49,6 @@ beforeAll(async () => {
   cleanups.push(() => image.remove());
 });
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
-
 describe('blobs through the proxy (anonymous upstream, prefix team/project)', () => {
   let registry: Registry;
   let proxy: TestProxy;
@@ -59,13 +56,9 @@ describe('blobs through the proxy (anonymous upstream, prefix team/project)', ()
     registry = await startRegistry({ auth: 'none' });
     cleanups.push(() => registry.stop());
     await pushImage(image, registry, UPSTREAM_REPO);
-    proxy = await startProxy({ upstream: registry.url, repositoryPrefix: PREFIX });
-    cleanups.push(() => proxy.stop());
+    proxy = await startCleanedUpProxy(cleanups, { upstream: registry.url, repositoryPrefix: PREFIX });
   });
-  afterAll(() => {
-    // `proxy` is unset when startProxy threw in beforeAll.
-    expect(proxy?.errors ?? []).toEqual([]);
-  });
+  afterAll(() => expectNoProxyErrors(proxy));
 
   it('HEAD (fetch) keeps Content-Length and Docker-Content-Digest, with no body', async () => {
     for (const blob of [image.layers[0]!, image.layers[1]!, image.config]) {
@@ -153,18 +146,14 @@ describe('upstream redirects blob downloads to a CDN (htpasswd upstream, proxy h
     describe(`redirects: ${redirects}`, () => {
       let proxy: TestProxy;
       beforeAll(async () => {
-        proxy = await startProxy({
+        proxy = await startCleanedUpProxy(cleanups, {
           upstream: front.url,
           repositoryPrefix: PREFIX,
           credentials: { username: 'cdnuser', password: 'cdn-S3cret' },
           redirects,
         });
-        cleanups.push(() => proxy.stop());
       });
-      afterAll(() => {
-        // `proxy` is unset when startProxy threw in beforeAll.
-    expect(proxy?.errors ?? []).toEqual([]);
-      });
+      afterAll(() => expectNoProxyErrors(proxy));
 
       it('blob GET', async () => {
         cdn.reset();

@@ -5,50 +5,41 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFIX_CASES, UPSTREAM_REPO } from './harness/cases.ts';
-import { KiB, makeImage, pushImage, type TestImage } from './harness/images.ts';
+import { KiB, type TestImage } from './harness/images.ts';
 import { requireCommands } from './harness/process.ts';
 import { fetchAsText, findLeaks, secretForms } from './harness/leaks.ts';
-import { startProxy, type TestProxy } from './harness/proxy.ts';
-import { startRecorder, type Recorder } from './harness/recorder.ts';
-import { MANIFEST_ACCEPT, startRegistry, type Registry } from './harness/registry.ts';
-import { compareLayout, describe as describeRun, skopeoCopyToOci, skopeoInspect } from './harness/skopeo.ts';
+import { expectNoProxyErrors, startRecordedProxy, startRegistryWithImage, useCleanups } from './harness/lifecycle.ts';
+import type { TestProxy } from './harness/proxy.ts';
+import { expectPullOf } from './harness/pull-check.ts';
+import type { Recorder } from './harness/recorder.ts';
+import { MANIFEST_ACCEPT, type Registry } from './harness/registry.ts';
 
 let registry: Registry;
 let image: TestImage;
 let secrets: string[];
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = useCleanups();
 
 beforeAll(async () => {
   await requireCommands('docker-registry', 'skopeo', 'htpasswd');
-  registry = await startRegistry({ auth: 'htpasswd', username: 'proxyuser', password: 'htp-S3cret-do-not-leak' });
-  cleanups.push(() => registry.stop());
+  ({ registry, image } = await startRegistryWithImage(cleanups, {
+    registry: { auth: 'htpasswd', username: 'proxyuser', password: 'htp-S3cret-do-not-leak' },
+    image: { layers: [256 * KiB, 512 * KiB], seed: 'htpasswd' },
+    repository: UPSTREAM_REPO,
+  }));
   secrets = secretForms(registry.username!, registry.password!);
-  image = await makeImage({ layers: [256 * KiB, 512 * KiB], seed: 'htpasswd' });
-  cleanups.push(() => image.remove());
-  await pushImage(image, registry, UPSTREAM_REPO, { creds: registry.creds! });
-});
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
 
 describe.each(PREFIX_CASES)('htpasswd upstream, proxy holds credentials, $label', ({ repositoryPrefix, clientRepo }) => {
   let proxy: TestProxy;
   let recorder: Recorder;
   beforeAll(async () => {
-    proxy = await startProxy({
+    ({ proxy, recorder } = await startRecordedProxy(cleanups, {
       upstream: registry.url,
       credentials: { username: registry.username!, password: registry.password! },
       ...(repositoryPrefix ? { repositoryPrefix } : {}),
-    });
-    cleanups.push(() => proxy.stop());
-    recorder = await startRecorder(proxy.url);
-    cleanups.push(() => recorder.stop());
+    }));
   });
-  afterAll(() => {
-    // `proxy` is unset when startProxy threw in beforeAll.
-    expect(proxy?.errors ?? []).toEqual([]);
-  });
+  afterAll(() => expectNoProxyErrors(proxy));
 
   it('does not challenge anonymous clients', async () => {
     const { response, text } = await fetchAsText(`${proxy.url}/v2/`);
@@ -59,13 +50,7 @@ describe.each(PREFIX_CASES)('htpasswd upstream, proxy holds credentials, $label'
 
   it('skopeo inspect and copy anonymously, byte for byte, with no credential in any response or in skopeo --debug', async () => {
     recorder.reset();
-    const inspected = await skopeoInspect({ host: recorder.host, repository: clientRepo }, { debug: true });
-    expect(inspected.code, describeRun(inspected)).toBe(0);
-    expect(inspected.json?.Digest).toBe(image.manifestDigest);
-    const pulled = await skopeoCopyToOci({ host: recorder.host, repository: clientRepo }, { debug: true });
-    cleanups.push(() => pulled.remove());
-    expect(pulled.code, describeRun(pulled)).toBe(0);
-    expect((await compareLayout(pulled.dir, image)).problems).toEqual([]);
+    const { inspected, pulled } = await expectPullOf(image, { host: recorder.host, repository: clientRepo }, cleanups, { debug: true });
 
     expect(recorder.exchanges.length).toBeGreaterThan(3);
     expect(recorder.exchanges.filter((e) => e.status === 401)).toEqual([]);

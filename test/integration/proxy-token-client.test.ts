@@ -5,49 +5,41 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doublePrefixed, parseChallenge, PREFIX_CASES, UPSTREAM_PULL_SCOPE, UPSTREAM_REPO } from './harness/cases.ts';
-import { KiB, makeImage, pushImage, type TestImage } from './harness/images.ts';
+import { KiB, type TestImage } from './harness/images.ts';
+import { expectNoProxyErrors, startRecordedProxy, startTokenRegistryWithImage, useCleanups } from './harness/lifecycle.ts';
 import { requireCommands } from './harness/process.ts';
-import { startProxy, type TestProxy } from './harness/proxy.ts';
-import { startRecorder, type Recorder } from './harness/recorder.ts';
-import { MANIFEST_ACCEPT, startRegistry, type Registry } from './harness/registry.ts';
+import type { TestProxy } from './harness/proxy.ts';
+import { expectPullOf } from './harness/pull-check.ts';
+import type { Recorder } from './harness/recorder.ts';
+import { MANIFEST_ACCEPT, type Registry } from './harness/registry.ts';
 import { compareLayout, describe as describeRun, skopeoCopyToOci, skopeoInspect } from './harness/skopeo.ts';
-import { startTokenIssuer, type TokenIssuer } from './harness/token-issuer.ts';
+import type { TokenIssuer } from './harness/token-issuer.ts';
 
 const USER = 'testuser';
 const PASSWORD = 'tok-S3cret';
 let issuer: TokenIssuer;
 let registry: Registry;
 let image: TestImage;
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = useCleanups();
 
 beforeAll(async () => {
   await requireCommands('docker-registry', 'skopeo', 'openssl');
-  issuer = await startTokenIssuer({ anonymous: 'pull', users: { [USER]: PASSWORD } });
-  cleanups.push(() => issuer.stop());
-  registry = await startRegistry({ auth: 'token', issuer });
-  cleanups.push(() => registry.stop());
-  image = await makeImage({ layers: [128 * KiB, 640 * KiB], seed: 'token-client' });
-  cleanups.push(() => image.remove());
-  await pushImage(image, registry, UPSTREAM_REPO, { creds: `${USER}:${PASSWORD}` });
-});
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  ({ issuer, registry, image } = await startTokenRegistryWithImage(cleanups, {
+    anonymous: 'pull',
+    username: USER,
+    password: PASSWORD,
+    image: { layers: [128 * KiB, 640 * KiB], seed: 'token-client' },
+    repository: UPSTREAM_REPO,
+  }));
 });
 
 describe.each(PREFIX_CASES)('token upstream, client does the dance, $label', ({ repositoryPrefix, clientRepo }) => {
   let proxy: TestProxy;
   let recorder: Recorder;
   beforeAll(async () => {
-    proxy = await startProxy({ upstream: registry.url, ...(repositoryPrefix ? { repositoryPrefix } : {}) });
-    cleanups.push(() => proxy.stop());
-    recorder = await startRecorder(proxy.url);
-    cleanups.push(() => recorder.stop());
+    ({ proxy, recorder } = await startRecordedProxy(cleanups, { upstream: registry.url, ...(repositoryPrefix ? { repositoryPrefix } : {}) }));
   });
-  afterAll(() => {
-    // `proxy` is unset when startProxy threw in beforeAll.
-    expect(proxy?.errors ?? []).toEqual([]);
-  });
+  afterAll(() => expectNoProxyErrors(proxy));
 
   it('challenges /v2/ with its own realm and the upstream service', async () => {
     const response = await fetch(`${proxy.url}/v2/`);
@@ -72,14 +64,7 @@ describe.each(PREFIX_CASES)('token upstream, client does the dance, $label', ({ 
   it('skopeo with --src-creds: inspect + copy byte for byte; the issuer saw Basic auth and prefixed scopes', async () => {
     issuer.reset();
     recorder.reset();
-    const creds = `${USER}:${PASSWORD}`;
-    const inspected = await skopeoInspect({ host: recorder.host, repository: clientRepo }, { creds });
-    expect(inspected.code, describeRun(inspected)).toBe(0);
-    expect(inspected.json?.Digest).toBe(image.manifestDigest);
-    const pulled = await skopeoCopyToOci({ host: recorder.host, repository: clientRepo }, { creds });
-    cleanups.push(() => pulled.remove());
-    expect(pulled.code, describeRun(pulled)).toBe(0);
-    expect((await compareLayout(pulled.dir, image)).problems).toEqual([]);
+    await expectPullOf(image, { host: recorder.host, repository: clientRepo }, cleanups, { creds: `${USER}:${PASSWORD}` });
 
     // skopeo's token requests went to the proxy's realm (through the recorder), not to the issuer.
     expect(recorder.exchanges.some((e) => e.path.startsWith('/_token'))).toBe(true);

@@ -5,36 +5,33 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doublePrefixed, PREFIX_CASES, UPSTREAM_PULL_SCOPE, UPSTREAM_REPO } from './harness/cases.ts';
-import { KiB, makeImage, pushImage, type TestImage } from './harness/images.ts';
-import { requireCommands } from './harness/process.ts';
+import { KiB, type TestImage } from './harness/images.ts';
 import { fetchAsText, findLeaks, secretForms } from './harness/leaks.ts';
-import { startProxy, type TestProxy } from './harness/proxy.ts';
-import { startRecorder, type Recorder } from './harness/recorder.ts';
-import { MANIFEST_ACCEPT, startRegistry, type Registry } from './harness/registry.ts';
-import { compareLayout, describe as describeRun, skopeoCopyToOci, skopeoInspect } from './harness/skopeo.ts';
-import { startTokenIssuer, type TokenIssuer } from './harness/token-issuer.ts';
+import { expectNoProxyErrors, startRecordedProxy, startTokenRegistryWithImage, useCleanups } from './harness/lifecycle.ts';
+import { requireCommands } from './harness/process.ts';
+import type { TestProxy } from './harness/proxy.ts';
+import { expectPullOf } from './harness/pull-check.ts';
+import type { Recorder } from './harness/recorder.ts';
+import { MANIFEST_ACCEPT, type Registry } from './harness/registry.ts';
+import type { TokenIssuer } from './harness/token-issuer.ts';
 
 const USER = 'robot';
 const PASSWORD = 'robot-S3cret-never-shown';
 let issuer: TokenIssuer;
 let registry: Registry;
 let image: TestImage;
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = useCleanups();
 
 beforeAll(async () => {
   await requireCommands('docker-registry', 'skopeo', 'openssl');
   // Anonymous callers get a token with no access (a private repository).
-  issuer = await startTokenIssuer({ anonymous: 'none', users: { [USER]: PASSWORD } });
-  cleanups.push(() => issuer.stop());
-  registry = await startRegistry({ auth: 'token', issuer });
-  cleanups.push(() => registry.stop());
-  image = await makeImage({ layers: [192 * KiB, 384 * KiB], seed: 'token-credentials' });
-  cleanups.push(() => image.remove());
-  await pushImage(image, registry, UPSTREAM_REPO, { creds: `${USER}:${PASSWORD}` });
-});
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  ({ issuer, registry, image } = await startTokenRegistryWithImage(cleanups, {
+    anonymous: 'none',
+    username: USER,
+    password: PASSWORD,
+    image: { layers: [192 * KiB, 384 * KiB], seed: 'token-credentials' },
+    repository: UPSTREAM_REPO,
+  }));
 });
 
 /** The password forms plus every token the issuer handed out since the last reset. */
@@ -46,30 +43,18 @@ describe.each(PREFIX_CASES)('token upstream, proxy holds credentials, $label', (
   let proxy: TestProxy;
   let recorder: Recorder;
   beforeAll(async () => {
-    proxy = await startProxy({
+    ({ proxy, recorder } = await startRecordedProxy(cleanups, {
       upstream: registry.url,
       credentials: { username: USER, password: PASSWORD },
       ...(repositoryPrefix ? { repositoryPrefix } : {}),
-    });
-    cleanups.push(() => proxy.stop());
-    recorder = await startRecorder(proxy.url);
-    cleanups.push(() => recorder.stop());
+    }));
   });
-  afterAll(() => {
-    // `proxy` is unset when startProxy threw in beforeAll.
-    expect(proxy?.errors ?? []).toEqual([]);
-  });
+  afterAll(() => expectNoProxyErrors(proxy));
 
   it('anonymous skopeo inspect + copy byte for byte, never challenged', async () => {
     issuer.reset();
     recorder.reset();
-    const inspected = await skopeoInspect({ host: recorder.host, repository: clientRepo }, { debug: true });
-    expect(inspected.code, describeRun(inspected)).toBe(0);
-    expect(inspected.json?.Digest).toBe(image.manifestDigest);
-    const pulled = await skopeoCopyToOci({ host: recorder.host, repository: clientRepo }, { debug: true });
-    cleanups.push(() => pulled.remove());
-    expect(pulled.code, describeRun(pulled)).toBe(0);
-    expect((await compareLayout(pulled.dir, image)).problems).toEqual([]);
+    const { inspected, pulled } = await expectPullOf(image, { host: recorder.host, repository: clientRepo }, cleanups, { debug: true });
 
     expect(recorder.exchanges.filter((e) => e.status === 401).map((e) => `${e.method} ${e.path}`)).toEqual([]);
     expect(recorder.exchanges.filter((e) => e.path.startsWith('/_token'))).toEqual([]);

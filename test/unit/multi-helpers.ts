@@ -7,15 +7,9 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { FetchHandler } from '../../lib/handler.ts';
 import { hashPassword } from '../../lib/password-hash.ts';
+import { MANIFEST_ACCEPT } from '../upstreams/images.ts';
 
 export const PROXY_HOST = 'proxy.example.com';
-
-export const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
 
 /** An msw server for this file: unhandled requests fail, handlers reset after each test. */
 export function useMsw() {

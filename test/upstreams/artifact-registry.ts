@@ -3,7 +3,7 @@
  * upstreams.md section 3 (AR-1 … AR-3).
  */
 import { randomBytes } from 'node:crypto';
-import { createBase, type UpstreamMock } from './base.ts';
+import { createTokenBase, type TokenUpstreamMock } from './base.ts';
 import { createDistribution, needScope } from './distribution.ts';
 import { arPermissionDeniedMessage, arUnauthenticatedMessage, bearerChallenge, DOCKER_API_VERSION, GCR } from './fixtures.ts';
 import { mockHost } from './host.ts';
@@ -11,8 +11,7 @@ import type { Faults } from './faults.ts';
 import type { Content } from './images.ts';
 import type { RequestLog } from './recorder.ts';
 import { goNotFound, ociError, redirect, serveBytes, sized, type HeaderMap } from './responses.ts';
-import { createTokenEndpoint, judgeBearer } from './token-server.ts';
-import { TokenIssuer } from './tokens.ts';
+import { createTokenEndpoint, isPublicPull, judgeBearer, tokenOnly } from './token-server.ts';
 
 export interface ArtifactRegistryOptions {
   /** `us`, `europe`, `us-west1`, … @default 'us' */
@@ -22,12 +21,10 @@ export interface ArtifactRegistryOptions {
   faults?: Faults;
 }
 
-export interface ArtifactRegistryMock extends UpstreamMock {
+export interface ArtifactRegistryMock extends TokenUpstreamMock {
   origin: string;
-  issuer: TokenIssuer;
   /** Accounts that authenticate but lack `artifactregistry.repositories.downloadArtifacts` (AR-2). */
   iamDenied: Set<string>;
-  expireTokens(): void;
   /** `/artifacts-downloads/…` links handed out so far stop working. */
   expireDownloads(): void;
 }
@@ -39,12 +36,14 @@ export function artifactRegistry(options: ArtifactRegistryOptions = {}): Artifac
   const origin = `https://${location}-docker.pkg.dev`;
   const service = `${location}-docker.pkg.dev`;
   const realm = `${origin}/v2/token`;
-  const base = createBase({
-    ...(options.requests ? { requests: options.requests } : {}),
-    ...(options.faults ? { faults: options.faults } : {}),
-  });
-  const { store, requests, faults, accounts } = base;
-  const issuer = new TokenIssuer({ style: 'opaque', issuer: service, audience: service, ttlSeconds: 3600 });
+  const base = createTokenBase(
+    { style: 'opaque', issuer: service, audience: service, ttlSeconds: 3600 },
+    {
+      ...(options.requests ? { requests: options.requests } : {}),
+      ...(options.faults ? { faults: options.faults } : {}),
+    },
+  );
+  const { store, requests, faults, issuer } = base;
   const downloads = new Map<string, Content>();
   const iamDenied = new Set<string>();
   const headers: HeaderMap = { ...DOCKER_API_VERSION, 'x-frame-options': 'SAMEORIGIN', 'x-xss-protection': '0' };
@@ -66,10 +65,9 @@ export function artifactRegistry(options: ArtifactRegistryOptions = {}): Artifac
     authorize(request, need) {
       const verdict = judgeBearer(request, issuer, need);
       if (verdict.kind === 'granted') return undefined;
+      // AR-2: public repositories allow anonymous pulls.
+      if (isPublicPull(store, need)) return undefined;
       if (need.kind === 'repository') {
-        const repo = store.repository(need.name);
-        // AR-2: public repositories allow anonymous pulls.
-        if (repo && !repo.private && need.actions.every((a) => a === 'pull')) return undefined;
         if (verdict.kind === 'insufficient' && verdict.grant.subject !== '') {
           const { project, repo: arRepo } = resource(need.name);
           return ociError(request, 403, [{ code: 'DENIED', message: arPermissionDeniedMessage(project, location, arRepo) }], headers);
@@ -94,12 +92,9 @@ export function artifactRegistry(options: ArtifactRegistryOptions = {}): Artifac
     },
   });
 
-  const tokenEndpoint = createTokenEndpoint({
-    issuer,
-    accounts,
-    store,
+  const tokenEndpoint = createTokenEndpoint(base, {
     allowPost: false,
-    shape: (token) => ({ token }),
+    shape: tokenOnly,
     badCredentials: (request) =>
       ociError(request, 401, [{ code: 'UNAUTHORIZED', message: 'Not Authorized.' }], {}, { trailingNewline: false }),
     refuse(request, tokenRequest, granted, authenticated) {
@@ -127,7 +122,6 @@ export function artifactRegistry(options: ArtifactRegistryOptions = {}): Artifac
   return {
     ...base,
     origin,
-    issuer,
     iamDenied,
     handlers: [
       mockHost(origin, requests, faults, (request) => {
@@ -142,7 +136,6 @@ export function artifactRegistry(options: ArtifactRegistryOptions = {}): Artifac
         }),
       ),
     ],
-    expireTokens: () => issuer.expireAll(),
     expireDownloads: () => downloads.clear(),
   };
 }

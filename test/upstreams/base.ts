@@ -1,9 +1,10 @@
 /** What every upstream mock factory returns, and the shared plumbing behind it. */
 import type { HttpHandler } from 'msw';
+import { SignedUrls } from './cdn.ts';
 import { Faults } from './faults.ts';
 import { buildImage, buildIndex, RegistryStore, type BuiltImage, type BuiltIndex, type ImageOptions, type IndexOptions } from './images.ts';
 import { RequestLog } from './recorder.ts';
-import { Accounts } from './tokens.ts';
+import { Accounts, TokenIssuer, type TokenIssuerOptions } from './tokens.ts';
 
 export interface UpstreamMock {
   /** Pass to `setupServer(...mock.handlers)` or `server.use(...)`. */
@@ -21,6 +22,19 @@ export interface UpstreamMock {
   setPrivate(name: string, isPrivate?: boolean): void;
   /** An account the token endpoint (or basic auth) accepts. */
   setCredentials(username: string, password: string): void;
+}
+
+/** A registry with its own token server. */
+export interface TokenUpstreamMock extends UpstreamMock {
+  issuer: TokenIssuer;
+  /** Every issued token becomes expired. */
+  expireTokens(): void;
+}
+
+/** A token registry that redirects blob downloads to signed URLs. */
+export interface SignedBlobsUpstreamMock extends TokenUpstreamMock {
+  /** Every signed blob URL handed out so far stops working. */
+  expireSignedUrls(): void;
 }
 
 export interface BaseOptions {
@@ -58,4 +72,16 @@ export function createBase(defaults: BaseOptions = {}) {
       accounts.set(username, password);
     },
   };
+}
+
+/** {@link createBase} plus a token issuer and the `expireTokens()` knob. */
+export function createTokenBase(issuerOptions: TokenIssuerOptions, defaults: BaseOptions = {}) {
+  const issuer = new TokenIssuer(issuerOptions);
+  return { ...createBase(defaults), issuer, expireTokens: () => issuer.expireAll() };
+}
+
+/** {@link createTokenBase} plus the signed blob URLs a `blobRedirect` hands out and the `expireSignedUrls()` knob. */
+export function createSignedBlobsBase(issuerOptions: TokenIssuerOptions, defaults: BaseOptions = {}) {
+  const signed = new SignedUrls();
+  return { ...createTokenBase(issuerOptions, defaults), signed, expireSignedUrls: () => signed.expireAll() };
 }

@@ -3,15 +3,15 @@
  * three auth setups. upstreams.md section 8.
  */
 import { randomBytes } from 'node:crypto';
-import { createBase, type UpstreamMock } from './base.ts';
-import { createCdn, SignedUrls } from './cdn.ts';
+import { createSignedBlobsBase, type SignedBlobsUpstreamMock } from './base.ts';
+import { createCdn } from './cdn.ts';
 import { createDistribution, needScope, type Need } from './distribution.ts';
 import { bearerChallenge, DOCKER_API_VERSION } from './fixtures.ts';
-import { mockHost } from './host.ts';
+import { mockHost, withTokenEndpoint } from './host.ts';
 import { hexOf } from './images.ts';
 import { goNotFound, ociError, redirect, sized, type HeaderMap } from './responses.ts';
-import { createTokenEndpoint, judgeBearer } from './token-server.ts';
-import { basicCredentials, TokenIssuer } from './tokens.ts';
+import { createTokenEndpoint, judgeBearer, tokenWithAccessToken } from './token-server.ts';
+import { basicCredentials } from './tokens.ts';
 
 export interface DistributionOptions {
   /** `anonymous`: no auth; `basic`: htpasswd; `token`: a separate token server. @default 'token' */
@@ -28,11 +28,8 @@ export interface DistributionOptions {
   referrers?: 'supported' | 'not-found';
 }
 
-export interface DistributionMock extends UpstreamMock {
+export interface DistributionMock extends SignedBlobsUpstreamMock {
   origin: string;
-  issuer: TokenIssuer;
-  expireTokens(): void;
-  expireSignedUrls(): void;
 }
 
 export const S3_BUCKET = 'https://registry-bucket.s3.us-east-1.amazonaws.com';
@@ -47,10 +44,8 @@ export function distribution(options: DistributionOptions = {}): DistributionMoc
   const origin = options.origin ?? 'https://registry.example.com';
   const realm = options.realm ?? 'https://auth.example.com/token';
   const service = options.service ?? new URL(origin).host;
-  const base = createBase();
-  const { store, requests, faults, accounts } = base;
-  const issuer = new TokenIssuer({ style: 'jwt', issuer: new URL(realm).host, audience: service, ttlSeconds: 300 });
-  const signed = new SignedUrls();
+  const base = createSignedBlobsBase({ style: 'jwt', issuer: new URL(realm).host, audience: service, ttlSeconds: 300 });
+  const { store, requests, faults, accounts, issuer, signed } = base;
   // X-Content-Type-Options comes from the default image config's http.headers.
   const headers: HeaderMap = { ...DOCKER_API_VERSION, 'x-content-type-options': 'nosniff' };
 
@@ -100,14 +95,11 @@ export function distribution(options: DistributionOptions = {}): DistributionMoc
       : {}),
   });
 
-  const tokenEndpoint = createTokenEndpoint({
-    issuer,
-    accounts,
-    store,
+  const tokenEndpoint = createTokenEndpoint(base, {
     allowPost: true,
     catalog: true,
     grantMissing: true,
-    shape: (token, grant) => ({ token, access_token: token, expires_in: 300, issued_at: new Date(grant.issuedAt * 1000).toISOString() }),
+    shape: tokenWithAccessToken(300),
     badCredentials: (request) => sized(request, 401, '{"details":"incorrect username or password"}\n', { 'content-type': 'application/json' }),
   });
 
@@ -124,15 +116,9 @@ export function distribution(options: DistributionOptions = {}): DistributionMoc
   const handlers = [mockHost(origin, requests, faults, registry)];
   if (mode === 'token') {
     if (realmUrl.origin === origin) {
-      handlers[0] = mockHost(origin, requests, faults, (request) =>
-        new URL(request.url).pathname === realmUrl.pathname ? tokenEndpoint(request) : registry(request),
-      );
+      handlers[0] = mockHost(origin, requests, faults, withTokenEndpoint(realmUrl.pathname, tokenEndpoint, registry));
     } else {
-      handlers.push(
-        mockHost(realmUrl.origin, requests, faults, (request) =>
-          new URL(request.url).pathname === realmUrl.pathname ? tokenEndpoint(request) : goNotFound(request, {}),
-        ),
-      );
+      handlers.push(mockHost(realmUrl.origin, requests, faults, withTokenEndpoint(realmUrl.pathname, tokenEndpoint, (request) => goNotFound(request, {}))));
     }
   }
   if (options.blobRedirect === 's3') handlers.push(mockHost(S3_BUCKET, requests, faults, bucket));
@@ -140,9 +126,6 @@ export function distribution(options: DistributionOptions = {}): DistributionMoc
   return {
     ...base,
     origin,
-    issuer,
     handlers,
-    expireTokens: () => issuer.expireAll(),
-    expireSignedUrls: () => signed.expireAll(),
   };
 }

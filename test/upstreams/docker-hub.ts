@@ -2,15 +2,14 @@
  * Docker Hub: registry-1.docker.io (+ its aliases), auth.docker.io and the Cloudflare blob CDN.
  * upstreams.md section 1 (DH-1 … DH-9).
  */
-import { createBase, type UpstreamMock } from './base.ts';
-import { createCdn, SignedUrls } from './cdn.ts';
+import { createSignedBlobsBase, type SignedBlobsUpstreamMock } from './base.ts';
+import { createCdn } from './cdn.ts';
 import { createDistribution, needScope, type Need } from './distribution.ts';
 import { bearerChallenge, DOCKER_API_VERSION, HUB, hubAccessDetail, ociErrorBody } from './fixtures.ts';
-import { mockHost } from './host.ts';
+import { mockHost, withTokenEndpoint } from './host.ts';
 import { hexOf } from './images.ts';
 import { ociError, redirect, sized, type HeaderMap } from './responses.ts';
-import { createTokenEndpoint, judgeBearer } from './token-server.ts';
-import { TokenIssuer } from './tokens.ts';
+import { createTokenEndpoint, judgeBearer, tokenWithAccessToken } from './token-server.ts';
 
 export interface DockerHubRateLimit {
   /** Headers are absent for unlimited/paid pulls (DH-4). @default true */
@@ -22,8 +21,7 @@ export interface DockerHubRateLimit {
   source: string;
 }
 
-export interface DockerHubMock extends UpstreamMock {
-  issuer: TokenIssuer;
+export interface DockerHubMock extends SignedBlobsUpstreamMock {
   rateLimit: DockerHubRateLimit;
   /**
    * `pull-limit`: the pull counter hits 0, so manifest GETs answer the JSON 429 until
@@ -41,9 +39,7 @@ export interface DockerHubMock extends UpstreamMock {
 const REGISTRY_ALIASES = ['https://index.docker.io', 'https://registry.hub.docker.com'];
 
 export function dockerHub(): DockerHubMock {
-  const base = createBase();
-  const { store, requests, faults, accounts } = base;
-  const issuer = new TokenIssuer({
+  const base = createSignedBlobsBase({
     style: 'jwt',
     issuer: 'auth.docker.io',
     audience: HUB.service,
@@ -51,7 +47,7 @@ export function dockerHub(): DockerHubMock {
     // DH-3: the decoded claims carry the pull limit.
     accessParameters: { pull_limit: '100', pull_limit_interval: '21600' },
   });
-  const signed = new SignedUrls();
+  const { store, requests, faults, issuer, signed } = base;
   const rateLimit: DockerHubRateLimit = { enabled: true, limit: 100, remaining: 100, windowSeconds: 21600, source: '192.0.2.10' };
   const headers: HeaderMap = { ...DOCKER_API_VERSION, 'strict-transport-security': HUB.strictTransportSecurity };
 
@@ -127,15 +123,12 @@ export function dockerHub(): DockerHubMock {
     },
   });
 
-  const tokenEndpoint = createTokenEndpoint({
-    issuer,
-    accounts,
-    store,
+  const tokenEndpoint = createTokenEndpoint(base, {
     allowPost: true,
     contentType: 'application/json; charset=utf-8',
     headers: { 'strict-transport-security': HUB.strictTransportSecurity, 'x-trace-id': 'c00a2a131c306bbe24032054e4b958fb' },
     // DH-3: four fields, token === access_token, expires_in 300.
-    shape: (token, grant) => ({ token, access_token: token, expires_in: 300, issued_at: new Date(grant.issuedAt * 1000).toISOString() }),
+    shape: tokenWithAccessToken(300),
     badCredentials: (request) =>
       sized(request, 401, HUB.badCredentialsBody, { 'content-type': 'application/json; charset=utf-8' }),
   });
@@ -149,14 +142,12 @@ export function dockerHub(): DockerHubMock {
     },
   });
 
-  const auth = async (request: Request) => {
-    if (new URL(request.url).pathname === '/token') return tokenEndpoint(request);
-    return sized(request, 404, '404 page not found\n', { 'content-type': 'text/plain' });
-  };
+  const auth = withTokenEndpoint('/token', tokenEndpoint, (request) =>
+    sized(request, 404, '404 page not found\n', { 'content-type': 'text/plain' }),
+  );
 
   return {
     ...base,
-    issuer,
     rateLimit,
     handlers: [
       mockHost(HUB.registry, requests, faults, registry),
@@ -182,8 +173,6 @@ export function dockerHub(): DockerHubMock {
         times,
       );
     },
-    expireTokens: () => issuer.expireAll(),
-    expireSignedUrls: () => signed.expireAll(),
   };
 }
 

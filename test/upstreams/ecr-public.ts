@@ -1,29 +1,24 @@
 /**
  * Amazon ECR Public (public.ecr.aws) and its CloudFront blob host. upstreams.md section 6.
  */
-import { createBase, type UpstreamMock } from './base.ts';
-import { createCdn, SignedUrls } from './cdn.ts';
+import { createSignedBlobsBase, type SignedBlobsUpstreamMock } from './base.ts';
+import { createCdn } from './cdn.ts';
 import { createDistribution } from './distribution.ts';
 import { bearerChallenge, DOCKER_API_VERSION, ECR_PUBLIC } from './fixtures.ts';
-import { mockHost } from './host.ts';
+import { mockHost, withTokenEndpoint } from './host.ts';
 import { ociError, redirect, sized, type HeaderMap } from './responses.ts';
-import { createTokenEndpoint, judgeBearer } from './token-server.ts';
-import { basicCredentials, TokenIssuer } from './tokens.ts';
+import { createTokenEndpoint, judgeBearer, tokenOnly } from './token-server.ts';
+import { basicCredentials } from './tokens.ts';
 import { randomUUID } from 'node:crypto';
 
-export interface EcrPublicMock extends UpstreamMock {
-  issuer: TokenIssuer;
+export interface EcrPublicMock extends SignedBlobsUpstreamMock {
   /** A registry-wide token as `aws ecr-public get-authorization-token` returns; send it as Bearer directly (section 6). */
   issueAwsToken(): string;
-  expireTokens(): void;
-  expireSignedUrls(): void;
 }
 
 export function ecrPublic(): EcrPublicMock {
-  const base = createBase();
-  const { store, requests, faults, accounts } = base;
-  const issuer = new TokenIssuer({ style: 'opaque', issuer: 'public.ecr.aws', audience: ECR_PUBLIC.service, ttlSeconds: 43200 });
-  const signed = new SignedUrls();
+  const base = createSignedBlobsBase({ style: 'opaque', issuer: 'public.ecr.aws', audience: ECR_PUBLIC.service, ttlSeconds: 43200 });
+  const { store, requests, faults, issuer, signed } = base;
   const cloudfrontPaths = new Map<string, string>();
   const headers: HeaderMap = { ...DOCKER_API_VERSION };
   // Section 6: trailing slash in the realm and `scope="aws"`, on every challenge.
@@ -71,12 +66,9 @@ export function ecrPublic(): EcrPublicMock {
     },
   });
 
-  const tokenEndpoint = createTokenEndpoint({
-    issuer,
-    accounts,
-    store,
+  const tokenEndpoint = createTokenEndpoint(base, {
     allowPost: false,
-    shape: (token) => ({ token }),
+    shape: tokenOnly,
     badCredentials: (request) => denied(request, ECR_PUBLIC.invalidTokenBody),
   });
 
@@ -91,17 +83,10 @@ export function ecrPublic(): EcrPublicMock {
 
   return {
     ...base,
-    issuer,
     handlers: [
-      mockHost(ECR_PUBLIC.registry, requests, faults, (request) => {
-        const path = new URL(request.url).pathname;
-        if (path === '/token/') return tokenEndpoint(request);
-        return registry(request);
-      }),
+      mockHost(ECR_PUBLIC.registry, requests, faults, withTokenEndpoint('/token/', tokenEndpoint, registry)),
       mockHost(ECR_PUBLIC.cdn, requests, faults, cdn),
     ],
     issueAwsToken: () => issuer.issue('aws', [{ type: 'repository', name: '*', actions: ['pull'] }]).token,
-    expireTokens: () => issuer.expireAll(),
-    expireSignedUrls: () => signed.expireAll(),
   };
 }

@@ -83,43 +83,33 @@ export class Faults {
   }
 }
 
-function rebuild(response: Response, body: ReadableStream<Uint8Array>): Response {
+/** The same response, its body re-sent by `resend` from the complete original bytes. */
+function replayBody(
+  response: Response,
+  resend: (all: Uint8Array, controller: ReadableStreamDefaultController<Uint8Array>) => Promise<void> | void,
+): Response {
+  if (!response.body) return response;
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      await resend(new Uint8Array(await response.arrayBuffer()), controller);
+    },
+  });
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
-async function readAll(response: Response): Promise<Uint8Array> {
-  return new Uint8Array(await response.arrayBuffer());
-}
-
 function truncateResponse(response: Response, bytes: number, mode: 'error' | 'close'): Response {
-  if (!response.body) return response;
-  const source = response;
-  return rebuild(
-    response,
-    new ReadableStream<Uint8Array>({
-      async start(controller) {
-        const all = await readAll(source);
-        controller.enqueue(all.subarray(0, Math.min(bytes, all.byteLength)));
-        if (mode === 'close') controller.close();
-        else controller.error(new TypeError('terminated', { cause: new Error('other side closed') }));
-      },
-    }),
-  );
+  return replayBody(response, (all, controller) => {
+    controller.enqueue(all.subarray(0, Math.min(bytes, all.byteLength)));
+    if (mode === 'close') controller.close();
+    else controller.error(new TypeError('terminated', { cause: new Error('other side closed') }));
+  });
 }
 
 function stallResponse(response: Response, after: number, ms: number): Response {
-  if (!response.body) return response;
-  const source = response;
-  return rebuild(
-    response,
-    new ReadableStream<Uint8Array>({
-      async start(controller) {
-        const all = await readAll(source);
-        if (after > 0) controller.enqueue(all.subarray(0, after));
-        await delay(ms);
-        controller.enqueue(all.subarray(after));
-        controller.close();
-      },
-    }),
-  );
+  return replayBody(response, async (all, controller) => {
+    if (after > 0) controller.enqueue(all.subarray(0, after));
+    await delay(ms);
+    controller.enqueue(all.subarray(after));
+    controller.close();
+  });
 }

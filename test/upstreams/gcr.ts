@@ -2,19 +2,16 @@
  * Legacy Google Container Registry (gcr.io) and its GCS blob storage.
  * upstreams.md section 3 (GCR-1 … GCR-3).
  */
-import { createBase, type UpstreamMock } from './base.ts';
-import { createCdn, SignedUrls } from './cdn.ts';
+import { createSignedBlobsBase, type SignedBlobsUpstreamMock } from './base.ts';
+import { createCdn } from './cdn.ts';
 import { createDistribution } from './distribution.ts';
 import { bearerChallenge, DOCKER_API_VERSION, GCR } from './fixtures.ts';
-import { mockHost } from './host.ts';
+import { mockHost, withTokenEndpoint } from './host.ts';
 import type { ImageOptions, IndexOptions } from './images.ts';
 import { goNotFound, redirect, sized, type HeaderMap } from './responses.ts';
-import { createTokenEndpoint, judgeBearer } from './token-server.ts';
-import { TokenIssuer } from './tokens.ts';
+import { createTokenEndpoint, isPublicPull, judgeBearer, tokenOnly } from './token-server.ts';
 
-export interface GcrMock extends UpstreamMock {
-  issuer: TokenIssuer;
-  expireTokens(): void;
+export interface GcrMock extends SignedBlobsUpstreamMock {
   /** Signed GCS URLs (private images) stop working; public ones are unsigned and keep working. */
   expireSignedUrls(): void;
 }
@@ -22,10 +19,8 @@ export interface GcrMock extends UpstreamMock {
 export function gcr(): GcrMock {
   // GCR-2: manifests are pretty-printed with a 3-space indent; the digest covers those bytes.
   const pretty: ImageOptions & IndexOptions = { format: 'docker', indent: 3 };
-  const base = createBase({ image: pretty, index: pretty });
-  const { store, requests, faults, accounts } = base;
-  const issuer = new TokenIssuer({ style: 'opaque', issuer: 'gcr.io', audience: GCR.service, ttlSeconds: 3600 });
-  const signed = new SignedUrls();
+  const base = createSignedBlobsBase({ style: 'opaque', issuer: 'gcr.io', audience: GCR.service, ttlSeconds: 3600 }, { image: pretty, index: pretty });
+  const { store, requests, faults, issuer, signed } = base;
   const headers: HeaderMap = { ...DOCKER_API_VERSION, ...GCR.headers };
   // GCR-1 (2026): unquoted service; GCR-2: never a scope, not even on repository endpoints.
   const challenge = bearerChallenge({ realm: GCR.realm, service: GCR.service, unquotedService: true });
@@ -41,10 +36,7 @@ export function gcr(): GcrMock {
       const verdict = judgeBearer(request, issuer, need);
       if (verdict.kind === 'granted') return undefined;
       // GCR-2: public repositories need no token at all (but /v2/ still challenges).
-      if (need.kind === 'repository') {
-        const repo = store.repository(need.name);
-        if (repo && !repo.private && need.actions.every((a) => a === 'pull')) return undefined;
-      }
+      if (isPublicPull(store, need)) return undefined;
       return unauthorized(request);
     },
     blobRedirect(request, repo, blob) {
@@ -62,14 +54,11 @@ export function gcr(): GcrMock {
     },
   });
 
-  const tokenEndpoint = createTokenEndpoint({
-    issuer,
-    accounts,
-    store,
+  const tokenEndpoint = createTokenEndpoint(base, {
     // GCR-2: POST → 404, clients fall back to GET.
     allowPost: false,
     // [INFERRED] shape.
-    shape: (token) => ({ token }),
+    shape: tokenOnly,
     badCredentials: unauthorized,
     refuse(request) {
       // GCR-2: an empty `scope=` is rejected.
@@ -93,17 +82,10 @@ export function gcr(): GcrMock {
 
   return {
     ...base,
-    issuer,
     handlers: [
-      mockHost(GCR.registry, requests, faults, (request) => {
-        const path = new URL(request.url).pathname;
-        if (path === '/v2/token') return tokenEndpoint(request);
-        // GCR-1: `/v2` without the slash is a 404.
-        return registry(request);
-      }),
+      // GCR-1: `/v2` without the slash is a 404.
+      mockHost(GCR.registry, requests, faults, withTokenEndpoint('/v2/token', tokenEndpoint, registry)),
       mockHost(GCR.storage, requests, faults, storage),
     ],
-    expireTokens: () => issuer.expireAll(),
-    expireSignedUrls: () => signed.expireAll(),
   };
 }

@@ -2,17 +2,16 @@
  * GitHub Container Registry (ghcr.io) and its blob host pkg-containers.githubusercontent.com.
  * upstreams.md section 2 (GH-1 … GH-5).
  */
-import { createBase, type UpstreamMock } from './base.ts';
-import { createCdn, SignedUrls } from './cdn.ts';
+import { createSignedBlobsBase, type SignedBlobsUpstreamMock } from './base.ts';
+import { createCdn } from './cdn.ts';
 import { createDistribution, needScope, type Need } from './distribution.ts';
 import { bearerChallenge, DOCKER_API_VERSION, GHCR, ociErrorBody } from './fixtures.ts';
-import { mockHost } from './host.ts';
+import { mockHost, withTokenEndpoint } from './host.ts';
 import { goNotFound, redirect, sized, type HeaderMap } from './responses.ts';
-import { createTokenEndpoint, judgeBearer } from './token-server.ts';
-import { TokenIssuer, bearerToken } from './tokens.ts';
+import { createTokenEndpoint, isPublicPull, judgeBearer, tokenOnly } from './token-server.ts';
+import { bearerToken } from './tokens.ts';
 
-export interface GhcrMock extends UpstreamMock {
-  issuer: TokenIssuer;
+export interface GhcrMock extends SignedBlobsUpstreamMock {
   /**
    * What the token endpoint answers an anonymous request for a private or missing package:
    * 401 (tunnel-client#75) or 403 (coolify#5575). @default 401
@@ -23,15 +22,11 @@ export interface GhcrMock extends UpstreamMock {
    * Turn off to make the mock insist on its own tokens. @default true
    */
   acceptAnyBearerForPublic: boolean;
-  expireTokens(): void;
-  expireSignedUrls(): void;
 }
 
 export function ghcr(): GhcrMock {
-  const base = createBase();
-  const { store, requests, faults, accounts } = base;
-  const issuer = new TokenIssuer({ style: 'ghcr', issuer: 'ghcr.io', audience: GHCR.service, ttlSeconds: 300 });
-  const signed = new SignedUrls();
+  const base = createSignedBlobsBase({ style: 'ghcr', issuer: 'ghcr.io', audience: GHCR.service, ttlSeconds: 300 });
+  const { store, requests, faults, issuer, signed } = base;
   const headers: HeaderMap = { ...DOCKER_API_VERSION, 'x-github-request-id': 'C559:34E8D2:1A2B3C:1D2E3F:65A0B1C2' };
 
   const challenge = (need: Need, error?: 'insufficient_scope') =>
@@ -49,12 +44,9 @@ export function ghcr(): GhcrMock {
 
   const mock: GhcrMock = {
     ...base,
-    issuer,
     privateTokenStatus: 401,
     acceptAnyBearerForPublic: true,
     handlers: [],
-    expireTokens: () => issuer.expireAll(),
-    expireSignedUrls: () => signed.expireAll(),
   };
 
   const registry = createDistribution({
@@ -70,10 +62,7 @@ export function ghcr(): GhcrMock {
       const verdict = judgeBearer(request, issuer, need);
       if (verdict.kind === 'granted') return undefined;
       if (verdict.kind === 'missing') return unauthorized(request, need);
-      if (need.kind === 'repository' && mock.acceptAnyBearerForPublic && bearerToken(request) !== undefined) {
-        const repo = store.repository(need.name);
-        if (repo && !repo.private && need.actions.every((a) => a === 'pull')) return undefined;
-      }
+      if (mock.acceptAnyBearerForPublic && bearerToken(request) !== undefined && isPublicPull(store, need)) return undefined;
       if (verdict.kind === 'invalid') return denied(request);
       return unauthorized(request, need, 'insufficient_scope');
     },
@@ -88,13 +77,10 @@ export function ghcr(): GhcrMock {
     },
   });
 
-  const tokenEndpoint = createTokenEndpoint({
-    issuer,
-    accounts,
-    store,
+  const tokenEndpoint = createTokenEndpoint(base, {
     allowPost: true,
     // GH-2: `{"token":…}` only, no expiry.
-    shape: (token) => ({ token }),
+    shape: tokenOnly,
     badCredentials: (request) => unauthorized(request, { kind: 'ping' }),
     refuse(request, tokenRequest, granted, authenticated) {
       // GH-2: a PAT sent as Bearer to /token gets the GH-1 401.
@@ -119,9 +105,7 @@ export function ghcr(): GhcrMock {
   });
 
   mock.handlers.push(
-    mockHost(GHCR.registry, requests, faults, (request) =>
-      new URL(request.url).pathname === '/token' ? tokenEndpoint(request) : registry(request),
-    ),
+    mockHost(GHCR.registry, requests, faults, withTokenEndpoint('/token', tokenEndpoint, registry)),
     mockHost(GHCR.cdn, requests, faults, cdn),
   );
   return mock;

@@ -14,3 +14,10 @@ export function mockHost(
     return faults.run(request, async () => handle(request));
   });
 }
+
+type FetchStyle = (request: Request) => Promise<Response> | Response;
+
+/** A host that serves its token endpoint on `tokenPath` and everything else with `otherwise`. */
+export function withTokenEndpoint(tokenPath: string, tokenEndpoint: FetchStyle, otherwise: FetchStyle): FetchStyle {
+  return (request) => (new URL(request.url).pathname === tokenPath ? tokenEndpoint(request) : otherwise(request));
+}

@@ -16,6 +16,9 @@ export const MediaType = {
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 } as const;
 
+/** An Accept header for manifest GETs that takes every manifest and index type (distribution 2.8 404s OCI manifests without it). */
+export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerList].join(', ');
+
 export type Digest = `sha256:${string}`;
 
 export interface Descriptor {

@@ -2,29 +2,24 @@
  * Quay (quay.io) and its signed S3/CloudFront blob CDN. upstreams.md section 4 (Q-1 … Q-6).
  */
 import { randomBytes } from 'node:crypto';
-import { createBase, type UpstreamMock } from './base.ts';
-import { createCdn, SignedUrls } from './cdn.ts';
+import { createSignedBlobsBase, type SignedBlobsUpstreamMock } from './base.ts';
+import { createCdn } from './cdn.ts';
 import { createDistribution } from './distribution.ts';
 import { bearerChallenge, DOCKER_API_VERSION, QUAY, werkzeugRedirectHtml } from './fixtures.ts';
 import { mockHost } from './host.ts';
 import { hexOf } from './images.ts';
 import { goNotFound, json, redirect, sized, type HeaderMap } from './responses.ts';
-import { createTokenEndpoint, judgeBearer } from './token-server.ts';
-import { allows, basicCredentials, bearerToken, TokenIssuer } from './tokens.ts';
+import { createTokenEndpoint, isPublicPull, judgeBearer, tokenOnly } from './token-server.ts';
+import { allows, basicCredentials, bearerToken } from './tokens.ts';
 
-export interface QuayMock extends UpstreamMock {
-  issuer: TokenIssuer;
+export interface QuayMock extends SignedBlobsUpstreamMock {
   /** Pre-2024 pagination: absolute Link with an opaque `next_page` (Q-6). @default false */
   legacyPagination: boolean;
-  expireTokens(): void;
-  expireSignedUrls(): void;
 }
 
 export function quay(): QuayMock {
-  const base = createBase();
-  const { store, requests, faults, accounts } = base;
-  const issuer = new TokenIssuer({ style: 'jwt', issuer: 'quay', audience: QUAY.service, ttlSeconds: 3600 });
-  const signed = new SignedUrls();
+  const base = createSignedBlobsBase({ style: 'jwt', issuer: 'quay', audience: QUAY.service, ttlSeconds: 3600 });
+  const { store, requests, faults, issuer, signed } = base;
   const nextPages = new Map<string, string>();
   const headers: HeaderMap = { ...DOCKER_API_VERSION, ...QUAY.headers };
   // Q-1: never a scope.
@@ -34,11 +29,8 @@ export function quay(): QuayMock {
 
   const mock: QuayMock = {
     ...base,
-    issuer,
     legacyPagination: false,
     handlers: [],
-    expireTokens: () => issuer.expireAll(),
-    expireSignedUrls: () => signed.expireAll(),
   };
 
   const registry = createDistribution({
@@ -78,8 +70,7 @@ export function quay(): QuayMock {
       const verdict = judgeBearer(request, issuer, need);
       if (verdict.kind === 'granted') return undefined;
       // Q-3: public repositories work without any token.
-      const repo = store.repository(need.name);
-      if (repo && !repo.private && need.actions.every((a) => a === 'pull')) return undefined;
+      if (isPublicPull(store, need)) return undefined;
       return unauthorized(request);
     },
     blobRedirect(request, repo, blob) {
@@ -114,13 +105,10 @@ export function quay(): QuayMock {
     },
   });
 
-  const tokenEndpoint = createTokenEndpoint({
-    issuer,
-    accounts,
-    store,
+  const tokenEndpoint = createTokenEndpoint(base, {
     allowPost: false,
     // Q-2 [INFERRED] shape.
-    shape: (token) => ({ token }),
+    shape: tokenOnly,
     badCredentials: (request) =>
       json(request, 401, { error: 'Invalid Username or Password' }, { 'content-type': 'application/json' }),
   });

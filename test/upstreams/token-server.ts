@@ -37,6 +37,13 @@ export function judgeBearer(request: Request, issuer: TokenIssuer, need: Need): 
   return ok ? { kind: 'granted', grant } : { kind: 'insufficient', grant };
 }
 
+/** An anonymous-friendly pull: only `pull` on an existing public repository. */
+export function isPublicPull(store: RegistryStore, need: Need): boolean {
+  if (need.kind !== 'repository') return false;
+  const repo = store.repository(need.name);
+  return repo !== undefined && !repo.private && need.actions.every((a) => a === 'pull');
+}
+
 /**
  * The access a token server grants: the intersection of what was asked and what the account
  * may do, never an error (token.md: "intersection… must not be considered an error").
@@ -65,10 +72,24 @@ export function grantPull(
   return granted;
 }
 
-export interface TokenEndpointOptions {
+/** A GET answer of `{"token":…}` alone (GHCR, GCR, AR, Quay, ECR Public). */
+export function tokenOnly(token: string): Record<string, unknown> {
+  return { token };
+}
+
+/** token.md's full GET answer: `token` and `access_token` alike, `expires_in`, `issued_at` (distribution; Hub DH-3). */
+export function tokenWithAccessToken(expiresIn: number): (token: string, grant: Grant) => Record<string, unknown> {
+  return (token, grant) => ({ token, access_token: token, expires_in: expiresIn, issued_at: new Date(grant.issuedAt * 1000).toISOString() });
+}
+
+/** What a token server issues from: the registry's issuer, accounts and content (a mock's base). */
+export interface TokenServerState {
   issuer: TokenIssuer;
   accounts: Accounts;
   store: RegistryStore;
+}
+
+export interface TokenEndpointOptions {
   /** Whether POST (OAuth2 form) is understood; GCR answers 404 (GCR-2). */
   allowPost: boolean;
   /** The JSON a successful GET returns. */
@@ -85,7 +106,7 @@ export interface TokenEndpointOptions {
   contentType?: string;
 }
 
-export function createTokenEndpoint(options: TokenEndpointOptions): (request: Request) => Promise<Response> {
+export function createTokenEndpoint(state: TokenServerState, options: TokenEndpointOptions): (request: Request) => Promise<Response> {
   const headers = { 'content-type': options.contentType ?? 'application/json', ...options.headers };
   return async (request) => {
     if (request.method === 'POST' && !options.allowPost) {
@@ -97,35 +118,35 @@ export function createTokenEndpoint(options: TokenEndpointOptions): (request: Re
     const tokenRequest = await readTokenRequest(request);
     let subject = '';
     if (tokenRequest.grantType === 'refresh_token') {
-      const refreshed = tokenRequest.refreshToken ? options.issuer.refreshSubject(tokenRequest.refreshToken) : undefined;
+      const refreshed = tokenRequest.refreshToken ? state.issuer.refreshSubject(tokenRequest.refreshToken) : undefined;
       if (refreshed === undefined) return options.badCredentials(request);
       subject = refreshed;
     } else if (tokenRequest.credentials) {
       const { username, password } = tokenRequest.credentials;
-      if (!options.accounts.verify(username, password)) return options.badCredentials(request);
+      if (!state.accounts.verify(username, password)) return options.badCredentials(request);
       subject = username;
     } else if (tokenRequest.method === 'POST') {
       // oauth.md: a POST must carry a password or a refresh token.
       return json(request, 400, { error: 'unsupported_grant_type' }, headers, false);
     }
     const authenticated = subject !== '';
-    const granted = grantPull(options.store, tokenRequest.scopes, authenticated, options.catalog ?? false, options.grantMissing ?? false);
+    const granted = grantPull(state.store, tokenRequest.scopes, authenticated, options.catalog ?? false, options.grantMissing ?? false);
     const refusal = options.refuse?.(request, tokenRequest, granted, authenticated);
     if (refusal) return refusal;
-    const { token, grant } = options.issuer.issue(subject, granted);
+    const { token, grant } = state.issuer.issue(subject, granted);
     if (tokenRequest.method === 'POST') {
       // oauth.md response shape.
       const body: Record<string, unknown> = {
         access_token: token,
         scope: granted.map((a) => `${a.type}:${a.name}:${a.actions.join(',')}`).join(' '),
-        expires_in: options.issuer.options.ttlSeconds,
+        expires_in: state.issuer.options.ttlSeconds,
         issued_at: new Date(grant.issuedAt * 1000).toISOString(),
       };
-      if (tokenRequest.offline && authenticated) body.refresh_token = options.issuer.issueRefreshToken(subject);
+      if (tokenRequest.offline && authenticated) body.refresh_token = state.issuer.issueRefreshToken(subject);
       return json(request, 200, body, headers, false);
     }
     const body = options.shape(token, grant, tokenRequest);
-    if (tokenRequest.offline && authenticated) body.refresh_token = options.issuer.issueRefreshToken(subject);
+    if (tokenRequest.offline && authenticated) body.refresh_token = state.issuer.issueRefreshToken(subject);
     return json(request, 200, body, headers, false);
   };
 }

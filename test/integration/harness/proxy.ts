@@ -3,14 +3,10 @@
  * errors collected, and helpers to check that upstream secrets never reach a client.
  */
 import { serve, type RunningServer } from '../../../adapters/node.ts';
-import type { RedirectPolicy, UpstreamCredentials } from '../../../lib/options.ts';
+import type { RegistryProxyOptions } from '../../../lib/options.ts';
 
-export interface TestProxyOptions {
-  upstream: string;
-  repositoryPrefix?: string;
-  credentials?: UpstreamCredentials;
-  redirects?: RedirectPolicy;
-}
+/** The proxy's options; where it listens and its error hook are the harness's. */
+export type TestProxyOptions = RegistryProxyOptions;
 
 export interface TestProxy {
   /** `http://127.0.0.1:PORT` */

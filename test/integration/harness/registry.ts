@@ -15,13 +15,7 @@ import type { TokenIssuer } from './token-issuer.ts';
 
 export const REGISTRY_BIN = process.env.REGISTRY_BIN ?? 'docker-registry';
 
-/** Accept header for manifest GETs (distribution 2.8 404s OCI manifests without it). */
-export const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
+export { MANIFEST_ACCEPT } from '../../upstreams/images.ts';
 
 interface CommonOptions {
   /** Share a storage directory with another registry (it is then not deleted on stop). */
