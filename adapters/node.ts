@@ -23,6 +23,18 @@ function pipedNodeBody(response: Response, nodeResponse: ServerResponse | undefi
   const message = body?.[NODE_BODY];
   if (!message || !nodeResponse || body!.locked) return undefined;
   message.once('error', (error) => nodeResponse.destroy(error));
+  // TLS delivers 16 KiB records, often several per socket read: cork the client socket for the
+  // rest of the tick so they leave in one writev instead of one syscall each.
+  let corked = false;
+  message.prependListener('data', () => {
+    if (corked) return;
+    corked = true;
+    nodeResponse.cork();
+    process.nextTick(() => {
+      corked = false;
+      nodeResponse.uncork();
+    });
+  });
   return { status: response.status, statusText: response.statusText, headers: response.headers, body: message } as unknown as Response;
 }
 
