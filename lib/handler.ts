@@ -2,7 +2,7 @@ import { isOciError, ociErrorResponse } from './errors.ts';
 import { resolveOptions, type RegistryProxyOptions } from './options.ts';
 import { buildRouter } from './routes.ts';
 
-/** A fetch handler: what `Deno.serve`, `Bun.serve`, Workers and Hono all take. */
+/** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */
 export type FetchHandler = (request: Request) => Promise<Response>;
 
 /**
@@ -11,7 +11,7 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  *
  * @example
  * const proxy = createRegistryProxy({ upstream: 'us-docker.pkg.dev', repositoryPrefix: 'my-project/images' });
- * Deno.serve(proxy);
+ * serve(proxy); // e.g. the Deno or Bun serve function
  */
 export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHandler {
   const resolved = resolveOptions(options);

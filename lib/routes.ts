@@ -143,10 +143,9 @@ export function buildRouter(options: ResolvedOptions) {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
     const match = isRead ? null : WRITE_PATH.exec(new URL(original.url).pathname);
     if (!match) {
-      return isRead || context.routes.every((candidate) => candidate.route.readOnly)
-        ? isRead
-          ? ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy')
-          : ociErrorResponse(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' })
+      const readOnly = context.routes.every((candidate) => candidate.route.readOnly);
+      return !isRead && readOnly
+        ? ociErrorResponse(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' })
         : ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy');
     }
     // A manifest PUT/DELETE by tag writes that tag: tag rules apply to it as they do to pulls.
