@@ -46,7 +46,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       }
       const method = (init.method ?? 'GET').toUpperCase();
       const headers: Record<string, string> = {};
-      new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+      (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => (headers[name] = value));
       const request = (url.protocol === 'https:' ? https : http).request(url, {
         method,
         headers,

@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import { guardBody } from './node-body.ts';
@@ -19,7 +19,7 @@ export interface RunningServer extends ServerAddress {
  * never taken for a whole one; a client that goes away destroys the upstream message.
  */
 function pipedNodeBody(response: Response, nodeResponse: ServerResponse | undefined): Response | undefined {
-  const body = response.body as (ReadableStream<Uint8Array> & { [NODE_BODY]?: import('node:http').IncomingMessage }) | null;
+  const body = response.body as (ReadableStream<Uint8Array> & { [NODE_BODY]?: IncomingMessage }) | null;
   const message = body?.[NODE_BODY];
   if (!message || !nodeResponse || body!.locked) return undefined;
   message.once('error', (error) => nodeResponse.destroy(error));

@@ -2,7 +2,7 @@ import { publicOrigin, type ProxyContext, type RouteContext } from './context.ts
 import { isRewritableErrorBody, rewriteErrorBody } from './error-body.ts';
 import { clientResponseHeaders } from './headers.ts';
 import { isGuardedBody } from './guarded-body.ts';
-import { withIdleTimeout } from './idle-timeout.ts';
+import { withBodyChecks } from './body-checks.ts';
 import { rewriteLinkHeader, upstreamUrlToClient } from './paths.ts';
 import { mapScopeList, scopeToClient } from './scope.ts';
 import { isRedirect } from './upstream-fetch.ts';
@@ -80,7 +80,7 @@ export async function toClientResponse(
   const expectedBytes = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
   const body =
     idleTimeout > 0 || expectedBytes !== undefined
-      ? withIdleTimeout(
+      ? withBodyChecks(
           upstream.body,
           idleTimeout,
           () => context.options.onError(new Error(`upstream body stalled for ${idleTimeout} ms: ${upstreamUrl.pathname}`), request),

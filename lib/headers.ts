@@ -32,13 +32,19 @@ const DROPPED_RESPONSE_HEADERS = new Set([
   'docker-ratelimit-source',
 ]);
 
-/** Builds the upstream request's headers from the client's, without its credentials. */
-export function upstreamRequestHeaders(incoming: Headers): Headers {
+/** Copies the named headers that are present. */
+export function pickHeaders(incoming: Headers, names: readonly string[]): Headers {
   const headers = new Headers();
-  for (const name of FORWARDED_REQUEST_HEADERS) {
+  for (const name of names) {
     const value = incoming.get(name);
     if (value !== null) headers.set(name, value);
   }
+  return headers;
+}
+
+/** Builds the upstream request's headers from the client's, without its credentials. */
+export function upstreamRequestHeaders(incoming: Headers): Headers {
+  const headers = pickHeaders(incoming, FORWARDED_REQUEST_HEADERS);
   // Bodies are relayed byte for byte (digests, Content-Length); fetch would otherwise decode them.
   headers.set('accept-encoding', 'identity');
   return headers;

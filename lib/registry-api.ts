@@ -8,14 +8,12 @@ import { discardBody, fetchUpstream, isRedirect } from './upstream-fetch.ts';
 const MAX_REDIRECTS = 5;
 
 export interface ForwardedRequest {
-  /** The repository's upstream name (already mapped and validated). */
-  upstreamName: string;
-  /** The path after the name, e.g. `manifests/latest`. */
-  rest: string;
+  /** The upstream path, names already mapped and validated: `/v2/`, `/v2/<name>/manifests/latest`. */
+  path: string;
   /** Query string to send upstream, including its `?`, or ''. */
   search: string;
-  /** Actions the upstream token needs when the proxy authenticates itself. */
-  actions: 'pull' | 'pull,push';
+  /** The token scope the upstream request needs when the proxy authenticates itself. */
+  scope: string;
 }
 
 /**
@@ -29,28 +27,20 @@ export async function forwardRegistryRequest(
   request: Request,
   forwarded: ForwardedRequest,
 ): Promise<Response> {
-  const url = new URL(`/v2/${forwarded.upstreamName}/${forwarded.rest}${forwarded.search}`, routeContext.route.upstream);
+  const url = new URL(forwarded.path + forwarded.search, routeContext.route.upstream);
   const headers = upstreamRequestHeaders(request.headers);
   const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
   const { authenticator } = routeContext;
-
-  if (!authenticator) {
-    const clientAuthorization = request.headers.get('authorization');
-    if (clientAuthorization !== null) headers.set('authorization', clientAuthorization);
-    const { response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body);
-    return toClientResponse(context, routeContext, request, response, finalUrl);
-  }
-
-  const scope = `repository:${forwarded.upstreamName}:${forwarded.actions}`;
-  const authorization = await authenticator.authorization(scope);
+  const authorization = authenticator ? await authenticator.authorization(forwarded.scope) : request.headers.get('authorization');
   if (authorization) headers.set('authorization', authorization);
+
   let { response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body);
-  // Retry once: the token expired early, or the repository needs a scheme the ping did not show.
-  // A streamed request body cannot be replayed, so pushes are not retried.
-  if (response.status === 401 && body === null && authenticator.learn(response)) {
+  // Retry once when the proxy authenticates: the token expired early, or the repository needs a
+  // scheme the ping did not show. A streamed request body cannot be replayed, so pushes are not.
+  if (authenticator && response.status === 401 && body === null && authenticator.learn(response)) {
     discardBody(response);
-    authenticator.invalidate(scope);
-    const renewed = await authenticator.authorization(scope);
+    authenticator.invalidate(forwarded.scope);
+    const renewed = await authenticator.authorization(forwarded.scope);
     if (renewed) headers.set('authorization', renewed);
     ({ response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body));
   }

@@ -1,10 +1,8 @@
 import { IttyRouter, type IRequest } from 'itty-router';
 import { authorizeRegistryRequest, proxyChallenge } from './authorization.ts';
 import type { Action } from './client-auth.ts';
-import { toClientResponse } from './client-response.ts';
 import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
 import { OciError, ociErrorResponse } from './errors.ts';
-import { upstreamRequestHeaders } from './headers.ts';
 import { fitsNameLimit } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 import { handleProxyTokenRequest } from './proxy-token-endpoint.ts';
@@ -12,7 +10,6 @@ import { isValidDigest, isValidReference, isValidRepositoryName } from './refere
 import { forwardRegistryRequest } from './registry-api.ts';
 import { rewriteTagList } from './tag-list.ts';
 import { handleTokenRequest } from './token-endpoint.ts';
-import { fetchUpstream } from './upstream-fetch.ts';
 
 const WRITE_PATH = /^\/v2\/(.+)\/(manifests|blobs)\/(.*)$/;
 
@@ -66,10 +63,9 @@ export function buildRouter(options: ResolvedOptions) {
   /** Forwards and, when the route was chosen by `ns`, says so as the spec asks (`OCI-Namespace`). */
   const forward = async (original: Request, target: Target, rest: string, search: string, actions: 'pull' | 'pull,push') => {
     const response = await forwardRegistryRequest(context, target.routeContext, original, {
-      upstreamName: target.upstreamName,
-      rest,
+      path: `/v2/${target.upstreamName}/${rest}`,
       search,
-      actions,
+      scope: `repository:${target.upstreamName}:${actions}`,
     });
     if (target.ns !== null && target.routeContext.route.namespaces.length > 0) response.headers.set('oci-namespace', target.ns);
     return response;
@@ -95,12 +91,8 @@ export function buildRouter(options: ResolvedOptions) {
         headers: { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' },
       });
     }
-    const upstreamUrl = new URL('/v2/', routeContext.route.upstream);
-    const headers = upstreamRequestHeaders(original.headers);
-    const authorization = original.headers.get('authorization');
-    if (authorization !== null) headers.set('authorization', authorization);
-    const response = await fetchUpstream(context.settings, upstreamUrl, { method: original.method, headers, signal: original.signal });
-    return toClientResponse(context, routeContext, original, response, upstreamUrl);
+    // The client does the upstream's dance: its ping shows the upstream's challenge, rewritten.
+    return forwardRegistryRequest(context, routeContext, original, { path: '/v2/', search: '', scope: '' });
   };
 
   const manifest = async (request: IRequest, original: Request) => {

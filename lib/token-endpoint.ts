@@ -1,7 +1,7 @@
 import { requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
 import { OciError } from './errors.ts';
 import { readForm } from './form.ts';
-import { clientResponseHeaders } from './headers.ts';
+import { clientResponseHeaders, pickHeaders } from './headers.ts';
 import { mapScopeList, repositoryScopeName, scopeToUpstream } from './scope.ts';
 import { fetchUpstream } from './upstream-fetch.ts';
 
@@ -26,11 +26,7 @@ export async function handleTokenRequest(context: ProxyContext, request: Request
   const mapScopes = (list: string) => mapScopeList(list, (scope) => allowedUpstreamScope(routeContext, scope));
 
   // Map (and so validate) every scope before anything is sent upstream.
-  const headers = new Headers();
-  for (const name of FORWARDED_TOKEN_HEADERS) {
-    const value = request.headers.get(name);
-    if (value !== null) headers.set(name, value);
-  }
+  const headers = pickHeaders(request.headers, FORWARDED_TOKEN_HEADERS);
   const params = new URLSearchParams();
   let body: string | null = null;
   if (request.method === 'POST') {

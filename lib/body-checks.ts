@@ -5,7 +5,7 @@
  * A body that ends cleanly short of `expectedBytes` (its Content-Length) is errored too: a
  * runtime that does not check the length itself must not turn a truncated blob into a clean one.
  */
-export function withIdleTimeout(
+export function withBodyChecks(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
   onTimeout: () => void,
