@@ -109,7 +109,7 @@ log "bench state in $BENCH; mode $([[ $SMOKE == 1 ]] && echo smoke || echo full)
 # ---- runtimes and the CLI build ----
 IFS=, read -ra RT_LIST <<<"$RUNTIMES"
 [[ $INSTALL == 1 ]] && runtime_install "${RT_LIST[@]}"
-if [[ -f $REPO_DIR/adapters/cli.ts ]]; then
+if [[ -f $REPO_DIR/adapters/cli/node.ts ]]; then
   if [[ ! -f $REPO_DIR/dist/cli.js || $BUILD == 1 ]]; then
     log "building dist/ (npm run build)"
     (cd "$REPO_DIR" && npm run build --silent) >"$BENCH/logs/build.log" 2>&1 || log "npm run build failed (see $BENCH/logs/build.log)"

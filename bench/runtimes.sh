@@ -11,8 +11,8 @@
 RUNTIME_TABLE='
 node   | node                   | dist/cli.js          | -       | NODE_EXTRA_CA_CERTS={CA} exec {BIN} {ENTRY} {ARGS}
 node24 | {RT}/node_modules/.bin/node | dist/cli.js     | node@24 | NODE_EXTRA_CA_CERTS={CA} exec {BIN} {ENTRY} {ARGS}
-deno   | deno                   | adapters/deno-cli.ts | deno    | DENO_CERT={CA} exec {BIN} run -A {ENTRY} {ARGS}
-bun    | bun                    | adapters/bun-cli.ts  | bun     | NODE_EXTRA_CA_CERTS={CA} exec {BIN} {ENTRY} {ARGS}
+deno   | deno                   | adapters/cli/deno.ts | deno    | DENO_CERT={CA} exec {BIN} run -A {ENTRY} {ARGS}
+bun    | bun                    | adapters/cli/bun.ts  | bun     | NODE_EXTRA_CA_CERTS={CA} exec {BIN} {ENTRY} {ARGS}
 '
 # The same runtimes the test suite installs (scripts/runtimes.sh), in the repo's .runtimes/.
 RUNTIMES_DIR=${RUNTIMES_DIR:-$(cd "$BENCH_DIR/.." && pwd)/.runtimes}

@@ -1,9 +1,9 @@
-import { ClientAuthenticator } from './client-auth.ts';
-import { createNameMapping, type NameMapping } from './names.ts';
-import type { ResolvedOptions, ResolvedRoute } from './options.ts';
-import { TokenRealmDiscovery } from './token-realm.ts';
-import { UpstreamAuthenticator } from './upstream-auth.ts';
-import type { UpstreamFetchSettings } from './upstream-fetch.ts';
+import { ClientAuthenticator } from './auth/client-auth.ts';
+import { createNameMapping, type NameMapping } from './protocol/names.ts';
+import type { ResolvedOptions, ResolvedRoute } from './options/resolve.ts';
+import { TokenRealmDiscovery } from './upstream/token-realm.ts';
+import { UpstreamAuthenticator } from './upstream/proxy-token-dance.ts';
+import type { UpstreamFetchSettings } from './upstream/fetch.ts';
 
 /** One upstream with everything built for it once. */
 export interface RouteContext {

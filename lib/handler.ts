@@ -1,5 +1,5 @@
-import { isOciError, ociErrorResponse } from './errors.ts';
-import { resolveOptions, type RegistryProxyOptions } from './options.ts';
+import { isOciError, ociErrorResponse } from './protocol/errors.ts';
+import { resolveOptions, type RegistryProxyOptions } from './options/resolve.ts';
 import { buildRouter } from './routes.ts';
 
 /** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */

@@ -6,7 +6,7 @@ export {
   type RedirectPolicy,
   type UpstreamCredentials,
   type UpstreamCredentialsProvider,
-} from './options.ts';
-export { OciError, ociErrorResponse, type OciErrorCode } from './errors.ts';
+} from './options/resolve.ts';
+export { OciError, ociErrorResponse, type OciErrorCode } from './protocol/errors.ts';
 export { withRequestLog, type RequestLogEntry } from './request-log.ts';
-export { GUARDED_BODY } from './guarded-body.ts';
+export { GUARDED_BODY } from './upstream/guarded-body.ts';

@@ -1,15 +1,15 @@
 import { IttyRouter, type IRequest } from 'itty-router';
-import { authorizeRegistryRequest, proxyChallenge } from './authorization.ts';
-import type { Action } from './client-auth.ts';
+import { authorizeRegistryRequest, proxyChallenge } from './auth/authorization.ts';
+import type { Action } from './auth/client-auth.ts';
 import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
-import { OciError, ociErrorResponse } from './errors.ts';
-import { fitsNameLimit } from './names.ts';
-import type { ResolvedOptions } from './options.ts';
-import { handleProxyTokenRequest } from './proxy-token-endpoint.ts';
-import { isValidDigest, isValidReference, isValidRepositoryName } from './reference.ts';
-import { forwardRegistryRequest } from './registry-api.ts';
-import { rewriteTagList } from './tag-list.ts';
-import { handleTokenRequest } from './token-endpoint.ts';
+import { OciError, ociErrorResponse } from './protocol/errors.ts';
+import { fitsNameLimit } from './protocol/names.ts';
+import type { ResolvedOptions } from './options/resolve.ts';
+import { handleProxyTokenRequest } from './auth/token-endpoint.ts';
+import { isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
+import { forwardRegistryRequest } from './upstream/forward.ts';
+import { rewriteTagList } from './protocol/tag-list.ts';
+import { handleTokenRequest } from './upstream/client-token-relay.ts';
 
 const WRITE_PATH = /^\/v2\/(.+)\/(manifests|blobs)\/(.*)$/;
 

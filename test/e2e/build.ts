@@ -10,7 +10,7 @@ import { ROOT } from './runtimes.ts';
 function newestSource(): number {
   let newest = 0;
   for (const dir of ['lib', 'adapters']) {
-    for (const file of readdirSync(join(ROOT, dir))) newest = Math.max(newest, statSync(join(ROOT, dir, file)).mtimeMs);
+    for (const file of readdirSync(join(ROOT, dir), { recursive: true }) as string[]) newest = Math.max(newest, statSync(join(ROOT, dir, file)).mtimeMs);
   }
   return newest;
 }

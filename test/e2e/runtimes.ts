@@ -66,7 +66,7 @@ export function findRuntime(name: RuntimeName): Runtime {
         bin: bin && versionOf(bin).startsWith('v24.') ? bin : undefined,
         lookedFor: 'REGISTRY_PROXY_NODE24 or .runtimes/node_modules/node/bin/node (bash scripts/runtimes.sh)',
         // node24-ts: the TypeScript sources as they are, through Node's type stripping.
-        command: (args) => [join(ROOT, name === 'node24' ? 'dist/cli.js' : 'adapters/cli.ts'), ...args],
+        command: (args) => [join(ROOT, name === 'node24' ? 'dist/cli.js' : 'adapters/cli/node.ts'), ...args],
         keepsStreamedContentLength: true,
       };
     }
@@ -76,7 +76,7 @@ export function findRuntime(name: RuntimeName): Runtime {
         bin: firstExisting([env.DENO_BIN, join(MODULES, 'deno', 'deno')]),
         lookedFor: 'DENO_BIN or .runtimes/node_modules/deno/deno (bash scripts/runtimes.sh)',
         // deno.json's nodeModulesDir "manual" resolves npm packages from the repo's node_modules.
-        command: (args) => ['run', '-A', '--config', join(ROOT, 'deno.json'), join(ROOT, 'adapters', 'deno-cli.ts'), ...args],
+        command: (args) => ['run', '-A', '--config', join(ROOT, 'deno.json'), join(ROOT, 'adapters', 'cli', 'deno.ts'), ...args],
         keepsStreamedContentLength: true,
       };
     case 'bun':
@@ -84,7 +84,7 @@ export function findRuntime(name: RuntimeName): Runtime {
         name,
         bin: firstExisting([env.BUN_BIN, join(MODULES, 'bun', 'bin', 'bun.exe'), join(MODULES, '@oven', 'bun-linux-x64', 'bin', 'bun')]),
         lookedFor: 'BUN_BIN or .runtimes/node_modules/bun/bin/bun.exe (bash scripts/runtimes.sh)',
-        command: (args) => [join(ROOT, 'adapters', 'bun-cli.ts'), ...args],
+        command: (args) => [join(ROOT, 'adapters', 'cli', 'bun.ts'), ...args],
         keepsStreamedContentLength: false,
       };
   }

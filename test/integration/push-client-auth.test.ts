@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type RunningServer } from '../../adapters/node.ts';
-import { hashPassword } from '../../lib/password-hash.ts';
+import { serve, type RunningServer } from '../../adapters/node/serve.ts';
+import { hashPassword } from '../../lib/auth/password-hash.ts';
 import { KiB, makeImage, type TestImage } from './harness/images.ts';
 import { findLeaks, secretForms } from './harness/leaks.ts';
 import { requireCommands } from './harness/process.ts';

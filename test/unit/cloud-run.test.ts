@@ -5,9 +5,9 @@
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cloudErrorEntry, cloudRequestEntry, parseTraceContext } from '../../adapters/cloud-logging.ts';
-import { isGoogleRegistry } from '../../adapters/cloud-run.ts';
-import { fetchProjectId, metadataCredentials, metadataOriginFromEnv } from '../../adapters/gcp-metadata.ts';
+import { cloudErrorEntry, cloudRequestEntry, parseTraceContext } from '../../adapters/cloud-run/logging.ts';
+import { isGoogleRegistry } from '../../adapters/cloud-run/serve.ts';
+import { fetchProjectId, metadataCredentials, metadataOriginFromEnv } from '../../adapters/cloud-run/gcp-metadata.ts';
 import type { RequestLogEntry } from '../../lib/request-log.ts';
 
 const METADATA = 'http://metadata.google.internal/computeMetadata/v1';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage } from '../../adapters/config.ts';
-import { RegistryProxyOptionsError, resolveOptions } from '../../lib/options.ts';
+import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage } from '../../adapters/cli/config.ts';
+import { RegistryProxyOptionsError, resolveOptions } from '../../lib/options/resolve.ts';
 
 describe('CLI configuration', () => {
   it('with nothing set, fronts Docker Hub on port 8080', () => {

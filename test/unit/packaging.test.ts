@@ -51,7 +51,7 @@ describe('export maps', () => {
   it("deno.json maps every npm package the sources import to package.json's version", () => {
     const imported = new Set<string>();
     for (const dir of ['lib', 'adapters']) {
-      for (const file of readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.ts'))) {
+      for (const file of (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'))) {
         for (const match of readFileSync(join(ROOT, dir, file), 'utf8').matchAll(/from '([^'.][^']*)'/g)) {
           if (!match[1]!.startsWith('node:')) imported.add(match[1]!);
         }
@@ -146,7 +146,7 @@ describe('Dockerfile', () => {
   it('runs a built Cloud Run entry as a non-root user', () => {
     const cmd = /^CMD \["([^"]+)"\]$/m.exec(dockerfile)?.[1];
     const name = /^dist\/(.+)\.js$/.exec(cmd ?? '')?.[1];
-    expect(tsupEntries()[name ?? ''], `tsup builds ${cmd}`).toBe('adapters/cloud-run-cli.ts');
+    expect(tsupEntries()[name ?? ''], `tsup builds ${cmd}`).toBe('adapters/cli/cloud-run.ts');
     expect(dockerfile).toMatch(/^USER (?!root\b|0\b)\S+$/m);
   });
 

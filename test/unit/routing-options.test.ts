@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRegistryProxy, RegistryProxyOptionsError } from '../../lib/index.ts';
-import { resolveOptions, type RegistryProxyOptions } from '../../lib/options.ts';
+import { resolveOptions, type RegistryProxyOptions } from '../../lib/options/resolve.ts';
 
 function optionError(options: RegistryProxyOptions): RegistryProxyOptionsError {
   try {

@@ -1,9 +1,9 @@
 /**
- * Starts the project's Node adapter (`adapters/node.ts`) on 127.0.0.1:0 for a test, with
+ * Starts the project's Node adapter (`adapters/node/serve.ts`) on 127.0.0.1:0 for a test, with
  * errors collected, and helpers to check that upstream secrets never reach a client.
  */
-import { serve, type RunningServer } from '../../../adapters/node.ts';
-import type { RegistryProxyOptions } from '../../../lib/options.ts';
+import { serve, type RunningServer } from '../../../adapters/node/serve.ts';
+import type { RegistryProxyOptions } from '../../../lib/options/resolve.ts';
 
 /** The proxy's options; where it listens and its error hook are the harness's. */
 export type TestProxyOptions = RegistryProxyOptions;

@@ -1,4 +1,4 @@
-import type { RegistryProxyOptions } from '../lib/options.ts';
+import type { RegistryProxyOptions } from '../../lib/options/resolve.ts';
 
 /**
  * Turns command-line flags and environment variables into options, for the CLI of every runtime.

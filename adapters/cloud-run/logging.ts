@@ -1,4 +1,4 @@
-import type { RequestLogEntry } from '../lib/request-log.ts';
+import type { RequestLogEntry } from '../../lib/request-log.ts';
 
 /**
  * Cloud Logging's structured-log format: one JSON object a line on stdout/stderr, with the

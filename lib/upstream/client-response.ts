@@ -1,12 +1,12 @@
-import { publicOrigin, type ProxyContext, type RouteContext } from './context.ts';
-import { isRewritableErrorBody, rewriteErrorBody } from './error-body.ts';
-import { clientResponseHeaders } from './headers.ts';
+import { publicOrigin, type ProxyContext, type RouteContext } from '../context.ts';
+import { isRewritableErrorBody, rewriteErrorBody } from '../protocol/error-body.ts';
+import { clientResponseHeaders } from '../protocol/headers.ts';
 import { isGuardedBody } from './guarded-body.ts';
 import { withBodyChecks } from './body-checks.ts';
-import { rewriteLinkHeader, upstreamUrlToClient } from './paths.ts';
-import { mapScopeList, scopeToClient } from './scope.ts';
-import { isRedirect } from './upstream-fetch.ts';
-import { formatChallenge, parseWwwAuthenticate } from './www-authenticate.ts';
+import { rewriteLinkHeader, upstreamUrlToClient } from '../protocol/paths.ts';
+import { mapScopeList, scopeToClient } from '../protocol/scope.ts';
+import { isRedirect } from './fetch.ts';
+import { formatChallenge, parseWwwAuthenticate } from '../protocol/www-authenticate.ts';
 
 /**
  * Rewrites the upstream's challenges for the client: a Bearer realm becomes the proxy's token

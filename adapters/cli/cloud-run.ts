@@ -2,10 +2,10 @@
 // The Cloud Run entry (the Dockerfile's CMD): the same flags and variables as the CLI, plus
 // REGISTRY_PROXY_SERVICE_ACCOUNT=true|false to force the metadata-server credentials on or off.
 import process from 'node:process';
-import { serve } from './cloud-run.ts';
-import { jsonLine } from './cloud-logging.ts';
-import { processCliHost } from './process-cli-host.ts';
-import { runCli } from './run-cli.ts';
+import { serve } from '../cloud-run/serve.ts';
+import { jsonLine } from '../cloud-run/logging.ts';
+import { processCliHost } from './process-host.ts';
+import { runCli } from './run.ts';
 
 const env = process.env;
 const flag = env.REGISTRY_PROXY_SERVICE_ACCOUNT;

@@ -1,4 +1,4 @@
-import type { RequestLogEntry } from '../lib/request-log.ts';
+import type { RequestLogEntry } from '../../lib/request-log.ts';
 
 /** One access-log line. JSON lines carry what Cloud Logging reads (`severity`, `httpRequest`). */
 export function formatLogLine(entry: RequestLogEntry, format: 'text' | 'json'): string {

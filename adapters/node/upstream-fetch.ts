@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
-import { GUARDED_BODY } from '../lib/guarded-body.ts';
+import { GUARDED_BODY } from '../../lib/upstream/guarded-body.ts';
 
 /** The Node stream behind a response body from `createNodeFetch`, for the Node adapter's direct pipe. */
 export const NODE_BODY = Symbol.for('registry-proxy.node-body');

@@ -1,9 +1,9 @@
 import { accessName, permittedActions } from './authorization.ts';
 import type { ClientIdentity, TokenAccess } from './client-auth.ts';
-import { requestHost, selectRoute, type ProxyContext } from './context.ts';
-import { OciError } from './errors.ts';
-import { readForm, requestedScopes } from './form.ts';
-import { isValidRepositoryName } from './reference.ts';
+import { requestHost, selectRoute, type ProxyContext } from '../context.ts';
+import { OciError } from '../protocol/errors.ts';
+import { readForm, requestedScopes } from '../protocol/form.ts';
+import { isValidRepositoryName } from '../protocol/reference.ts';
 
 /**
  * The proxy's own token server, used when it authenticates clients itself. It accepts Docker's

@@ -1,9 +1,9 @@
-import { requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
-import { OciError } from './errors.ts';
-import { readForm } from './form.ts';
-import { clientResponseHeaders, pickHeaders } from './headers.ts';
-import { mapScopeList, repositoryScopeName, scopeToUpstream } from './scope.ts';
-import { fetchUpstream } from './upstream-fetch.ts';
+import { requestHost, selectRoute, type ProxyContext, type RouteContext } from '../context.ts';
+import { OciError } from '../protocol/errors.ts';
+import { readForm } from '../protocol/form.ts';
+import { clientResponseHeaders, pickHeaders } from '../protocol/headers.ts';
+import { mapScopeList, repositoryScopeName, scopeToUpstream } from '../protocol/scope.ts';
+import { fetchUpstream } from './fetch.ts';
 
 const FORWARDED_TOKEN_HEADERS = ['authorization', 'user-agent', 'accept'];
 

@@ -1,7 +1,7 @@
-import { OciError } from './errors.ts';
-import { validateCredentials, type UpstreamCredentials, type UpstreamCredentialsProvider } from './options.ts';
-import { discardBody, fetchUpstream, type UpstreamFetchSettings } from './upstream-fetch.ts';
-import { findChallenge, parseWwwAuthenticate, type Challenge } from './www-authenticate.ts';
+import { OciError } from '../protocol/errors.ts';
+import { validateCredentials, type UpstreamCredentials, type UpstreamCredentialsProvider } from '../options/resolve.ts';
+import { discardBody, fetchUpstream, type UpstreamFetchSettings } from './fetch.ts';
+import { findChallenge, parseWwwAuthenticate, type Challenge } from '../protocol/www-authenticate.ts';
 
 /** How the upstream wants to be authenticated, learned from its `WWW-Authenticate` challenges. */
 export type UpstreamScheme =

@@ -1,6 +1,6 @@
-import { fetchUpstream, discardBody, type UpstreamFetchSettings } from './upstream-fetch.ts';
-import { schemeFromChallenges } from './upstream-auth.ts';
-import { parseWwwAuthenticate } from './www-authenticate.ts';
+import { fetchUpstream, discardBody, type UpstreamFetchSettings } from './fetch.ts';
+import { schemeFromChallenges } from './proxy-token-dance.ts';
+import { parseWwwAuthenticate } from '../protocol/www-authenticate.ts';
 
 export interface TokenRealm {
   realm: URL;

@@ -1,11 +1,11 @@
 import process from 'node:process';
-import type { RegistryProxyOptions } from '../lib/options.ts';
-import { cloudErrorEntry, cloudRequestEntry, jsonLine } from './cloud-logging.ts';
+import type { RegistryProxyOptions } from '../../lib/options/resolve.ts';
+import { cloudErrorEntry, cloudRequestEntry, jsonLine } from './logging.ts';
 import { fetchProjectId, metadataCredentials, metadataOriginFromEnv, type MetadataOptions } from './gcp-metadata.ts';
-import { serve as serveNode, type NodeServeOptions, type RunningServer } from './node.ts';
+import { serve as serveNode, type NodeServeOptions, type RunningServer } from '../node/serve.ts';
 
 export { metadataCredentials, fetchAccessToken, fetchProjectId, metadataOriginFromEnv, type MetadataOptions } from './gcp-metadata.ts';
-export { cloudRequestEntry, cloudErrorEntry, parseTraceContext, type TraceContext } from './cloud-logging.ts';
+export { cloudRequestEntry, cloudErrorEntry, parseTraceContext, type TraceContext } from './logging.ts';
 
 /** Cloud Run sends SIGKILL 10 s after SIGTERM; drain for less so the process exits on its own. */
 const CLOUD_RUN_DRAIN_MS = 8_000;

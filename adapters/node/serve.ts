@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
-import { guardBody } from './node-body.ts';
-import { createNodeFetch, NODE_BODY } from './node-fetch.ts';
-import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from './serve-options.ts';
+import { guardBody } from './guard-body.ts';
+import { createNodeFetch, NODE_BODY } from './upstream-fetch.ts';
+import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from '../serve-options.ts';
 
 export type NodeServeOptions = ServeOptions;
 

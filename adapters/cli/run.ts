@@ -1,8 +1,8 @@
-import { RegistryProxyOptionsError } from '../lib/options.ts';
-import { hashPassword } from '../lib/password-hash.ts';
+import { RegistryProxyOptionsError } from '../../lib/options/resolve.ts';
+import { hashPassword } from '../../lib/auth/password-hash.ts';
 import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage, type CliConfig } from './config.ts';
 import { formatLogLine } from './log-format.ts';
-import type { ServeOptions } from './serve-options.ts';
+import type { ServeOptions } from '../serve-options.ts';
 
 /** What a runtime gives the CLI: its arguments, environment, output and a `serve`. */
 export interface CliHost {

@@ -1,4 +1,4 @@
-import { OciError } from './errors.ts';
+import { OciError } from '../protocol/errors.ts';
 
 export interface UpstreamFetchSettings {
   fetch: typeof fetch;

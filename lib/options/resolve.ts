@@ -1,9 +1,9 @@
-import { compileAccessRules, type AccessRule, type CompiledAccessRules } from './access-rules.ts';
-import { resolveClientAuth, type ClientAuthOptions, type ResolvedClientAuth } from './client-auth-options.ts';
-import { RegistryProxyOptionsError } from './options-error.ts';
-import { isValidRepositoryName } from './reference.ts';
+import { compileAccessRules, type AccessRule, type CompiledAccessRules } from '../auth/access-rules.ts';
+import { resolveClientAuth, type ClientAuthOptions, type ResolvedClientAuth } from '../auth/options.ts';
+import { RegistryProxyOptionsError } from './error.ts';
+import { isValidRepositoryName } from '../protocol/reference.ts';
 
-export { RegistryProxyOptionsError } from './options-error.ts';
+export { RegistryProxyOptionsError } from './error.ts';
 
 /** Upstream credentials held by the proxy, never shown to clients. */
 export type UpstreamCredentials =
@@ -17,8 +17,8 @@ export type UpstreamCredentialsProvider = () => Promise<UpstreamCredentials> | U
 /** What the proxy does with a redirect from the upstream (blob downloads go to CDNs / signed URLs). */
 export type RedirectPolicy = 'pass' | 'follow';
 
-export type { AccessRule } from './access-rules.ts';
-export type { ClientAuthOptions, ProxyUser } from './client-auth-options.ts';
+export type { AccessRule } from '../auth/access-rules.ts';
+export type { ClientAuthOptions, ProxyUser } from '../auth/options.ts';
 
 export interface RegistryProxyTimeouts {
   /**

@@ -1,5 +1,5 @@
 import { globToRegExp } from './glob.ts';
-import { RegistryProxyOptionsError } from './options-error.ts';
+import { RegistryProxyOptionsError } from '../options/error.ts';
 
 /** Matches repositories and, optionally, tags. Digests are never matched by `tags`. */
 export interface AccessRule {

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S deno run --allow-net --allow-env --allow-read
 // The CLI on Deno: `deno run -A adapters/deno-cli.ts --upstream ghcr.io` (imports from deno.json).
-import { serve } from './deno.ts';
-import { runCli } from './run-cli.ts';
+import { serve } from '../deno.ts';
+import { runCli } from './run.ts';
 
 /** The parts of the `Deno` global the CLI uses, typed here so no Deno types are needed. */
 interface DenoCliGlobal {

@@ -1,5 +1,5 @@
 import { globToRegExp } from './glob.ts';
-import { RegistryProxyOptionsError } from './options-error.ts';
+import { RegistryProxyOptionsError } from '../options/error.ts';
 import { isPasswordHash } from './password-hash.ts';
 
 /** A user the proxy itself authenticates (Basic, or the proxy's own Bearer tokens). */

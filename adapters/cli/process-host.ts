@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { text } from 'node:stream/consumers';
-import type { CliHost } from './run-cli.ts';
+import type { CliHost } from './run.ts';
 
 /** The CLI's I/O on runtimes with Node's `process` and `node:fs` (Node itself, Bun, Cloud Run). */
 export function processCliHost(serve: CliHost['serve'], env: CliHost['env'] = process.env): CliHost {

@@ -1,8 +1,8 @@
 import { toClientResponse } from './client-response.ts';
-import type { ProxyContext, RouteContext } from './context.ts';
-import { OciError } from './errors.ts';
-import { upstreamRequestHeaders } from './headers.ts';
-import { discardBody, fetchUpstream, isRedirect } from './upstream-fetch.ts';
+import type { ProxyContext, RouteContext } from '../context.ts';
+import { OciError } from '../protocol/errors.ts';
+import { upstreamRequestHeaders } from '../protocol/headers.ts';
+import { discardBody, fetchUpstream, isRedirect } from './fetch.ts';
 
 /** Most redirect chains seen in the wild are one hop (CDN) or two (registry.k8s.io → AR → GCS). */
 const MAX_REDIRECTS = 5;

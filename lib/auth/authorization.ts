@@ -1,7 +1,7 @@
 import { tokenGrants, userMay, type Action, type ClientIdentity } from './client-auth.ts';
-import { publicOrigin, type ProxyContext, type RouteContext } from './context.ts';
-import { OciError } from './errors.ts';
-import { formatChallenge } from './www-authenticate.ts';
+import { publicOrigin, type ProxyContext, type RouteContext } from '../context.ts';
+import { OciError } from '../protocol/errors.ts';
+import { formatChallenge } from '../protocol/www-authenticate.ts';
 
 /**
  * What an identity may do on a repository through an upstream: its own grants (user globs,
