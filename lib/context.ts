@@ -1,6 +1,6 @@
 import { ClientAuthenticator } from './auth/client-auth.ts';
 import { createNameMapping, type NameMapping } from './protocol/names.ts';
-import type { ResolvedOptions, ResolvedRoute } from './options/resolve.ts';
+import type { ResolvedOptions, ResolvedRoute } from './options/types.ts';
 import { TokenRealmDiscovery } from './upstream/token-realm.ts';
 import { UpstreamAuthenticator } from './upstream/proxy-token-dance.ts';
 import type { UpstreamFetchSettings } from './upstream/fetch.ts';

@@ -1,5 +1,6 @@
 import { isOciError, ociErrorResponse } from './protocol/errors.ts';
-import { resolveOptions, type RegistryProxyOptions } from './options/resolve.ts';
+import { resolveOptions } from './options/resolve.ts';
+import type { RegistryProxyOptions } from './options/types.ts';
 import { buildRouter } from './routes.ts';
 
 /** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */

@@ -4,7 +4,7 @@ import type { Action } from './auth/client-auth.ts';
 import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
 import { OciError, ociErrorResponse } from './protocol/errors.ts';
 import { fitsNameLimit } from './protocol/names.ts';
-import type { ResolvedOptions } from './options/resolve.ts';
+import type { ResolvedOptions } from './options/types.ts';
 import { handleProxyTokenRequest } from './auth/token-endpoint.ts';
 import { isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
 import { forwardRegistryRequest } from './upstream/forward.ts';

@@ -1,4 +1,4 @@
-import { RegistryProxyOptionsError } from '../../lib/options/resolve.ts';
+import { RegistryProxyOptionsError } from '../../lib/options/error.ts';
 import { hashPassword } from '../../lib/auth/password-hash.ts';
 import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage, type CliConfig } from './config.ts';
 import { formatLogLine } from './log-format.ts';

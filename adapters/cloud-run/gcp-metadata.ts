@@ -1,4 +1,4 @@
-import type { UpstreamCredentials } from '../../lib/options/resolve.ts';
+import type { UpstreamCredentials } from '../../lib/options/types.ts';
 
 /**
  * The GCP metadata server, which Cloud Run (like GCE and GKE) answers at a fixed address.

@@ -1,5 +1,5 @@
 import process from 'node:process';
-import type { RegistryProxyOptions } from '../../lib/options/resolve.ts';
+import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 import { cloudErrorEntry, cloudRequestEntry, jsonLine } from './logging.ts';
 import { fetchProjectId, metadataCredentials, metadataOriginFromEnv, type MetadataOptions } from './gcp-metadata.ts';
 import { serve as serveNode, type NodeServeOptions, type RunningServer } from '../node/serve.ts';

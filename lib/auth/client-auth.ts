@@ -1,4 +1,4 @@
-import type { ResolvedClientAuth, ResolvedUser } from './options.ts';
+import type { ResolvedClientAuth, ResolvedUser } from '../options/types.ts';
 import { verifyPassword } from './password-hash.ts';
 
 /** Who a request comes from, as the proxy's own authentication established it. */

@@ -1,44 +1,11 @@
+import type { ClientAuthOptions, ResolvedClientAuth, ResolvedUser } from '../options/types.ts';
 import { globToRegExp } from './glob.ts';
 import { RegistryProxyOptionsError } from '../options/error.ts';
 import { isPasswordHash } from './password-hash.ts';
 
-/** A user the proxy itself authenticates (Basic, or the proxy's own Bearer tokens). */
-export interface ProxyUser {
-  /** A hash made by `registry-proxy hash-password` (PBKDF2-SHA256). Plain passwords are never stored. */
-  passwordHash: string;
-  /** Repository globs (as clients name them) this user may pull. @default ['**'] */
-  pull?: string[];
-  /** Repository globs this user may push to, on upstreams with `readOnly: false`. @default [] */
-  push?: string[];
-}
 
-export interface ClientAuthOptions {
-  /** Users by name. */
-  users?: Record<string, ProxyUser>;
-  /**
-   * Secret that signs the proxy's tokens (HS256), at least 32 characters. Set it when several
-   * instances serve one domain, so a token from one is valid on all.
-   * @default a random secret per process
-   */
-  tokenSecret?: string;
-  /** Lifetime of the proxy's tokens, in seconds. @default 300 */
-  tokenTtl?: number;
-  /** The `service` of the proxy's challenges and the audience of its tokens. @default 'registry-proxy' */
-  service?: string;
-}
 
-export interface ResolvedUser {
-  passwordHash: string;
-  pull: RegExp[];
-  push: RegExp[];
-}
 
-export interface ResolvedClientAuth {
-  users: Map<string, ResolvedUser>;
-  tokenSecret: Uint8Array<ArrayBuffer>;
-  tokenTtl: number;
-  service: string;
-}
 
 function globList(value: unknown, option: string, fallback: string[]): RegExp[] {
   const list = value ?? fallback;

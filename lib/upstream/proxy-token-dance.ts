@@ -1,5 +1,6 @@
 import { OciError } from '../protocol/errors.ts';
-import { validateCredentials, type UpstreamCredentials, type UpstreamCredentialsProvider } from '../options/resolve.ts';
+import { validateCredentials } from '../options/resolve.ts';
+import type { UpstreamCredentials, UpstreamCredentialsProvider } from '../options/types.ts';
 import { discardBody, fetchUpstream, type UpstreamFetchSettings } from './fetch.ts';
 import { findChallenge, parseWwwAuthenticate, type Challenge } from '../protocol/www-authenticate.ts';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRegistryProxy } from '../../lib/index.ts';
-import type { RegistryProxyOptions } from '../../lib/options/resolve.ts';
+import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 import { distribution, dockerHub, ghcr, MediaType } from '../upstreams/index.ts';
 import { errorsOf, req, useMsw } from './multi-helpers.ts';
 

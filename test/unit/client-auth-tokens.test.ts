@@ -7,7 +7,7 @@
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryProxy } from '../../lib/index.ts';
-import type { RegistryProxyOptions } from '../../lib/options/resolve.ts';
+import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 import { distribution } from '../upstreams/index.ts';
 import { basic, claimsOf, errorsOf, req, testHash, tokenOf, useMsw } from './multi-helpers.ts';
 

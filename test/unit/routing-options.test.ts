@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRegistryProxy, RegistryProxyOptionsError } from '../../lib/index.ts';
-import { resolveOptions, type RegistryProxyOptions } from '../../lib/options/resolve.ts';
+import { resolveOptions } from '../../lib/options/resolve.ts';
+import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 
 function optionError(options: RegistryProxyOptions): RegistryProxyOptionsError {
   try {

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryProxy } from '../../lib/index.ts';
-import type { RegistryProxyOptions } from '../../lib/options/resolve.ts';
+import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 import { parseWwwAuthenticate } from '../../lib/protocol/www-authenticate.ts';
 import { distribution, dockerHub, MediaType } from '../upstreams/index.ts';
 import { basic, claimsOf, req, testHash, tokenOf, useMsw } from './multi-helpers.ts';
