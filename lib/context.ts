@@ -1,4 +1,5 @@
 import { ClientAuthenticator } from './auth/client-auth.ts';
+import { RegistryCache } from './cache/registry-cache.ts';
 import { createNameMapping, type NameMapping } from './protocol/names.ts';
 import type { ResolvedOptions, ResolvedRoute } from './options/types.ts';
 import { TokenRealmDiscovery } from './upstream/token-realm.ts';
@@ -23,6 +24,8 @@ export interface ProxyContext {
   settings: UpstreamFetchSettings;
   /** Present when the proxy authenticates clients itself. */
   clientAuth: ClientAuthenticator | undefined;
+  /** Present when pulls go through the cache (`options.cache`). */
+  cache: RegistryCache | undefined;
 }
 
 export function createContext(options: ResolvedOptions): ProxyContext {
@@ -38,6 +41,7 @@ export function createContext(options: ResolvedOptions): ProxyContext {
       tokenRealm: new TokenRealmDiscovery(route.upstream, settings),
     })),
     clientAuth: options.auth ? new ClientAuthenticator(options.auth) : undefined,
+    cache: options.cache ? new RegistryCache(options.cache, options.onError) : undefined,
   };
 }
 

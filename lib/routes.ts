@@ -2,12 +2,13 @@ import { IttyRouter, type IRequest } from 'itty-router';
 import { authorizeRegistryRequest, proxyChallenge } from './auth/authorization.ts';
 import type { Action } from './auth/client-auth.ts';
 import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
-import { OciError, ociErrorResponse } from './protocol/errors.ts';
+import { isOciError, OciError, ociErrorResponse } from './protocol/errors.ts';
 import { fitsNameLimit } from './protocol/names.ts';
 import type { ResolvedOptions } from './options/types.ts';
 import { handleProxyTokenRequest } from './auth/token-endpoint.ts';
 import { isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
 import { forwardRegistryRequest } from './upstream/forward.ts';
+import type { PullKind } from './cache/registry-cache.ts';
 import { rewriteTagList } from './protocol/tag-list.ts';
 import { handleTokenRequest } from './upstream/client-token-relay.ts';
 
@@ -61,14 +62,34 @@ export function buildRouter(options: ResolvedOptions) {
   };
 
   /** Forwards and, when the route was chosen by `ns`, says so as the spec asks (`OCI-Namespace`). */
-  const forward = async (original: Request, target: Target, rest: string, search: string, actions: 'pull' | 'pull,push') => {
+  const forward = async (original: Request, target: Target, rest: string, search: string, actions: 'pull' | 'pull,push', followRedirects?: boolean) => {
     const response = await forwardRegistryRequest(context, target.routeContext, original, {
       path: `/v2/${target.upstreamName}/${rest}`,
       search,
       scope: `repository:${target.upstreamName}:${actions}`,
+      followRedirects,
     });
     if (target.ns !== null && target.routeContext.route.namespaces.length > 0) response.headers.set('oci-namespace', target.ns);
     return response;
+  };
+
+  /** An authorized pull: through the cache when the route has one, else straight upstream. */
+  const pull = (original: Request, target: Target, kind: PullKind, reference: string) => {
+    const rest = kind === 'tags' ? 'tags/list' : `${kind}/${reference}`;
+    const search = upstreamSearch(target.url);
+    const { route } = target.routeContext;
+    if (!context.cache || !route.cache) return forward(original, target, rest, search, 'pull');
+    return context.cache.serve({
+      request: original,
+      route: { name: route.name, tokenDance: route.tokenDance, cache: route.cache },
+      repository: target.upstreamName,
+      clientName: target.clientName,
+      kind,
+      reference,
+      search,
+      upstream: (request, options) =>
+        forward(request, target, options?.reference ? `${kind}/${options.reference}` : rest, search, 'pull', options?.followRedirects),
+    });
   };
 
   const ping = async (request: IRequest, original: Request) => {
@@ -85,14 +106,20 @@ export function buildRouter(options: ResolvedOptions) {
       }
     }
     const routeContext = selectRoute(context, hostOf(original, url), ns, undefined);
-    if (!routeContext || routeContext.route.tokenDance === 'proxy') {
-      // Nothing for the client to do upstream: the proxy authenticates there itself.
-      return new Response(request.method === 'HEAD' ? null : '{}', {
+    const answerItself = () =>
+      new Response(request.method === 'HEAD' ? null : '{}', {
         headers: { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' },
       });
-    }
+    // Nothing for the client to do upstream: the proxy authenticates there itself.
+    if (!routeContext || routeContext.route.tokenDance === 'proxy') return answerItself();
     // The client does the upstream's dance: its ping shows the upstream's challenge, rewritten.
-    return forwardRegistryRequest(context, routeContext, original, { path: '/v2/', search: '', scope: '' });
+    try {
+      return await forwardRegistryRequest(context, routeContext, original, { path: '/v2/', search: '', scope: '' });
+    } catch (error) {
+      // Upstream down: cached images still pull, so the ping must not fail them first.
+      if (context.cache && routeContext.route.cache && isOciError(error) && error.status >= 502) return answerItself();
+      throw error;
+    }
   };
 
   const manifest = async (request: IRequest, original: Request) => {
@@ -104,7 +131,7 @@ export function buildRouter(options: ResolvedOptions) {
         : new OciError(400, 'TAG_INVALID', 'invalid tag', { tag: reference.slice(0, 300) });
     }
     const target = await resolveTarget(original, request.params.name, 'pull', reference.includes(':') ? undefined : reference);
-    return forward(original, target, `manifests/${reference}`, upstreamSearch(target.url), 'pull');
+    return pull(original, target, 'manifests', reference);
   };
 
   const byDigest = (kind: 'blobs' | 'referrers') => async (request: IRequest, original: Request) => {
@@ -114,7 +141,7 @@ export function buildRouter(options: ResolvedOptions) {
       throw new OciError(400, 'DIGEST_INVALID', 'invalid digest', { digest: digest.slice(0, 300) });
     }
     const target = await resolveTarget(original, request.params.name, 'pull');
-    const response = await forward(original, target, `${kind}/${digest}`, upstreamSearch(target.url), 'pull');
+    const response = await pull(original, target, kind, digest);
     // A followed CDN redirect ends at a host that knows nothing of digests; the spec says the
     // registry MUST send it, and the path names it.
     if (kind === 'blobs' && response.ok && !response.headers.has('docker-content-digest')) {
@@ -125,7 +152,7 @@ export function buildRouter(options: ResolvedOptions) {
 
   const tags = async (request: IRequest, original: Request) => {
     const target = await resolveTarget(original, request.params.name, 'pull');
-    const response = await forward(original, target, 'tags/list', upstreamSearch(target.url), 'pull');
+    const response = await pull(original, target, 'tags', '');
     const { route, names } = target.routeContext;
     const canonical = names.canonical(target.clientName)!;
     return rewriteTagList(response, target.clientName, route.access.active ? (tag) => route.access.allowsTag(canonical, tag) : undefined);

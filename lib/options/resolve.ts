@@ -1,6 +1,7 @@
 import { compileAccessRules } from '../auth/access-rules.ts';
 import { resolveClientAuth } from '../auth/options.ts';
 import { isValidRepositoryName } from '../protocol/reference.ts';
+import { resolveCache, resolveRouteCache } from './cache.ts';
 import { RegistryProxyOptionsError } from './error.ts';
 import type {
   RedirectPolicy,
@@ -102,7 +103,7 @@ const HOST_NAME = /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i;
 function resolveRoute(
   settings: UpstreamRoute | UpstreamSettings,
   at: string,
-  defaults: { redirects: RedirectPolicy | undefined; readOnly: boolean | undefined },
+  defaults: { redirects: RedirectPolicy | undefined; readOnly: boolean | undefined; cache: RegistryProxyOptions['cache'] },
   hasClientAuth: boolean,
   single: boolean,
 ): ResolvedRoute {
@@ -151,6 +152,7 @@ function resolveRoute(
     pathPrefix,
     namespaces: optionalList(route.namespaces, option('namespaces'), (ns) => HOST_NAME.test(ns) || /^[a-z0-9.-]+:\d+$/i.test(ns), 'registry hosts like "docker.io"'),
     tokenDance,
+    cache: resolveRouteCache(defaults.cache, single && !at ? undefined : route.cache, option('cache')),
   };
 }
 
@@ -167,7 +169,7 @@ function shadows(earlier: ResolvedRoute, later: ResolvedRoute): boolean {
 const SINGLE_UPSTREAM_KEYS = ['upstream', 'repositoryPrefix', 'officialImages', 'credentials', 'allow', 'deny', 'anonymousPull'] as const;
 
 function resolveRoutes(options: RegistryProxyOptions, hasClientAuth: boolean): ResolvedRoute[] {
-  const defaults = { redirects: options.redirects, readOnly: options.readOnly };
+  const defaults = { redirects: options.redirects, readOnly: options.readOnly, cache: options.cache };
   if (options.upstreams === undefined) {
     return [resolveRoute(options, '', defaults, hasClientAuth, true)];
   }
@@ -211,6 +213,7 @@ export function resolveOptions(options: RegistryProxyOptions = {}): ResolvedOpti
   }
   const auth = options.auth === undefined ? undefined : resolveClientAuth(options.auth);
   const routes = resolveRoutes(options, auth !== undefined);
+  const cache = resolveCache(options.cache);
 
   const browserRedirect = options.browserRedirect ?? false;
   if (browserRedirect !== false) {
@@ -257,5 +260,6 @@ export function resolveOptions(options: RegistryProxyOptions = {}): ResolvedOpti
     // Looked up per call so a fetch patched later (msw, instrumentation) is still used.
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     onError: options.onError ?? (() => {}),
+    cache,
   };
 }

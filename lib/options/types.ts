@@ -105,6 +105,11 @@ export interface UpstreamRoute extends UpstreamSettings {
   pathPrefix?: string;
   /** containerd mirror namespaces (`?ns=docker.io`) served by this upstream; answered with `OCI-Namespace`. */
   namespaces?: string[];
+  /**
+   * Per-route cache settings over the proxy-wide `cache` ones; `false` passes this route
+   * through uncached. Ignored without a proxy-wide `cache`.
+   */
+  cache?: RouteCacheSettings | false;
 }
 
 export interface RegistryProxyOptions extends UpstreamSettings {
@@ -147,6 +152,122 @@ export interface RegistryProxyOptions extends UpstreamSettings {
   fetch?: typeof fetch;
   /** Called with unexpected errors (upstream unreachable, stream failures). Never receives credentials. */
   onError?: (error: unknown, request: Request) => void;
+  /**
+   * A pull-through cache: blobs and manifests by digest, verified before they are stored; tags
+   * revalidated upstream with a HEAD; tag lists and referrers kept briefly. Off without it.
+   */
+  cache?: CacheOptions;
+}
+
+/** How fresh cached answers are kept; proxy-wide in `cache`, or per route. */
+export interface RouteCacheSettings {
+  /**
+   * Seconds a tag → digest answer is used without asking upstream. `0`: every pull by tag sends
+   * one HEAD upstream (which Docker Hub does not count as a pull); the same digest means no GET.
+   * @default 0
+   */
+  tagFreshness?: number;
+  /**
+   * Seconds a tag, tag list or referrers answer may still be served when the upstream fails
+   * (unreachable, 5xx, 429), marked with a `Warning` header. Cached digests are always served.
+   * @default 604800 (7 days)
+   */
+  staleIfError?: number;
+  /**
+   * Seconds a tag list or referrers answer is served without asking upstream.
+   * @default 60
+   */
+  listFreshness?: number;
+}
+
+export interface CacheOptions extends RouteCacheSettings {
+  /**
+   * Where content and metadata live: a filesystem directory store (`registry-proxy/node` and the
+   * Deno and Bun adapters accept a directory path), an S3-compatible bucket, or any `CacheStore`.
+   */
+  store: CacheStore;
+  /**
+   * Bytes of content kept; least recently used content (and its links) goes first.
+   * @default 10 GiB
+   */
+  maxSize?: number;
+  /** Answer a blob hit with a 307 to a presigned store URL, when the store can sign one (S3). @default false */
+  redirect?: boolean;
+  /** Called for every cache decision, for metrics and logs. Must not throw. */
+  onEvent?: (event: CacheEvent) => void;
+}
+
+/** What the cache did; `bytes` counts content bytes where there are any. */
+export interface CacheEvent {
+  type: 'hit' | 'miss' | 'fill' | 'fill_failed' | 'eviction' | 'served_stale' | 'revalidated' | 'store_error';
+  /** `blob`, `manifest`, `tag`, `list` (tags/list and referrers). */
+  kind?: 'blob' | 'manifest' | 'tag' | 'list';
+  route?: string;
+  digest?: string;
+  bytes?: number;
+  /** Why a fill failed or a stale answer was served. */
+  reason?: string;
+}
+
+/**
+ * Storage for the cache: content (blobs and manifests) by digest, links saying which route and
+ * repository may see a digest, and small records (tags, tag lists). Verification, freshness and
+ * eviction are the cache's job; a store only keeps bytes. Every method may throw when the
+ * store is unreachable: the proxy then passes requests through.
+ */
+export interface CacheStore {
+  /** Content by digest, or `undefined`. `range` is `[start, end)` in bytes, within the size. */
+  get(digest: string, range?: { start: number; end: number }): Promise<StoredContent | undefined>;
+  /** Size and type of stored content, without its bytes. */
+  stat(digest: string): Promise<ContentInfo | undefined>;
+  /** Starts writing content. Nothing is visible under `digest` until `commit()`. */
+  put(digest: string, info: { contentType?: string }): Promise<ContentWriter>;
+  /** Removes content and every link to it. */
+  delete(digest: string): Promise<void>;
+  /** Every stored content entry, for the eviction index rebuilt at start. */
+  list(): AsyncIterable<ContentEntry>;
+  /** Records a read, so an index rebuilt later orders by last use. */
+  touch(digest: string): Promise<void>;
+  /** Says that `owner` (route and repository) may see `digest`. */
+  link(digest: string, owner: string): Promise<void>;
+  unlink(digest: string, owner: string): Promise<void>;
+  isLinked(digest: string, owner: string): Promise<boolean>;
+  /** Small metadata (tag → digest, tag lists) by key. */
+  getRecord(key: string): Promise<string | undefined>;
+  putRecord(key: string, value: string): Promise<void>;
+  deleteRecord(key: string): Promise<void>;
+  /** A URL the client may fetch the content from directly, valid for `expiresSeconds`. */
+  presign?(digest: string, expiresSeconds: number): Promise<string | undefined>;
+}
+
+export interface ContentInfo {
+  size: number;
+  contentType?: string;
+}
+
+export interface StoredContent extends ContentInfo {
+  /** The requested bytes (the range, when one was asked for). */
+  body: ReadableStream<Uint8Array>;
+}
+
+export interface ContentEntry {
+  digest: string;
+  size: number;
+  /** Milliseconds since the epoch of the last write or `touch`. */
+  lastUsed: number;
+}
+
+/** Content being written: `write` in order, then `commit` (publish) or `abort` (discard). */
+export interface ContentWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Bytes `[start, end)` of what was written so far, so readers can follow a fill without the
+   * cache holding it in memory. Stores that cannot (multipart uploads) leave it out: readers
+   * then wait for the commit.
+   */
+  readWritten?(start: number, end: number): Promise<Uint8Array>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 /**
@@ -172,6 +293,15 @@ export interface ResolvedRoute {
   pathPrefix: string;
   namespaces: string[];
   tokenDance: TokenDance;
+  /** Resolved per-route cache settings; `undefined` when the route is not cached. */
+  cache: Required<RouteCacheSettings> | undefined;
+}
+
+export interface ResolvedCache {
+  store: CacheStore;
+  maxSize: number;
+  redirect: boolean;
+  onEvent: (event: CacheEvent) => void;
 }
 
 export interface ResolvedOptions {
@@ -185,6 +315,7 @@ export interface ResolvedOptions {
   idleTimeout: number;
   fetch: typeof fetch;
   onError: (error: unknown, request: Request) => void;
+  cache: ResolvedCache | undefined;
 }
 
 /** Matches repositories and, optionally, tags. Digests are never matched by `tags`. */

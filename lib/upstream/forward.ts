@@ -14,6 +14,8 @@ export interface ForwardedRequest {
   search: string;
   /** The token scope the upstream request needs when the proxy authenticates itself. */
   scope: string;
+  /** Follow redirects whatever the route's policy (the cache fills blobs from CDNs). */
+  followRedirects?: boolean;
 }
 
 /**
@@ -34,7 +36,8 @@ export async function forwardRegistryRequest(
   const authorization = authenticator ? await authenticator.authorization(forwarded.scope) : request.headers.get('authorization');
   if (authorization) headers.set('authorization', authorization);
 
-  let { response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body);
+  const follow = forwarded.followRedirects === true || routeContext.route.redirects === 'follow';
+  let { response, url: finalUrl } = await exchange(context, follow, request, url, headers, body);
   // Retry once when the proxy authenticates: the token expired early, or the repository needs a
   // scheme the ping did not show. A streamed request body cannot be replayed, so pushes are not.
   if (authenticator && response.status === 401 && body === null && authenticator.learn(response)) {
@@ -42,15 +45,15 @@ export async function forwardRegistryRequest(
     authenticator.invalidate(forwarded.scope);
     const renewed = await authenticator.authorization(forwarded.scope);
     if (renewed) headers.set('authorization', renewed);
-    ({ response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body));
+    ({ response, url: finalUrl } = await exchange(context, follow, request, url, headers, body));
   }
   return toClientResponse(context, routeContext, request, response, finalUrl);
 }
 
-/** One request, with redirects handled per the policy. Returns the final response and its URL. */
+/** One request, with redirects followed or not. Returns the final response and its URL. */
 async function exchange(
   context: ProxyContext,
-  routeContext: RouteContext,
+  follow: boolean,
   request: Request,
   url: URL,
   headers: Headers,
@@ -58,7 +61,7 @@ async function exchange(
 ): Promise<{ response: Response; url: URL }> {
   const { settings } = context;
   let response = await fetchUpstream(settings, url, { method: request.method, headers, body, signal: request.signal });
-  if (routeContext.route.redirects === 'pass' || body !== null) return { response, url };
+  if (!follow || body !== null) return { response, url };
 
   let current = url;
   let hopHeaders = headers;
