@@ -75,7 +75,13 @@ export class Fill {
   }
 
   /** Streams the upstream body into the store, verifying size and digest before the commit. */
-  async run(body: ReadableStream<Uint8Array>, writer: ContentWriter, size: number | undefined, contentType: string | undefined): Promise<void> {
+  async run(
+    body: ReadableStream<Uint8Array>,
+    writer: ContentWriter,
+    size: number | undefined,
+    contentType: string | undefined,
+    beforeCommit: () => Promise<void>,
+  ): Promise<void> {
     if (this.state !== 'opening') {
       body.cancel().catch(() => {});
       await writer.abort().catch(() => {});
@@ -101,6 +107,8 @@ export class Fill {
       if (size !== undefined && this.written !== size) throw new Error(`upstream body ended after ${this.written} of ${size} bytes`);
       if (!check.matches(this.digest)) throw new Error(`upstream content does not match ${this.digest}`);
       this.committing = true;
+      // Links first, so the content is never visible without them (a hit right after would miss).
+      await beforeCommit();
       await writer.commit();
       if (this.state !== 'filling') return; // abandoned during the commit: the content stays, but readers were told
       this.size = this.written;

@@ -160,6 +160,7 @@ export class RegistryCache {
       this.index.add(digest, fill.written);
       this.event({ type: 'fill', kind: pull.kind === 'blobs' ? 'blob' : 'manifest', route: pull.route.name, digest, bytes: fill.written });
       try {
+        // Clients that joined during the commit are linked now.
         for (const linked of fill.owners) await this.call(() => this.store.link(digest, linked));
         await this.evict();
       } catch (error) {
@@ -197,7 +198,10 @@ export class RegistryCache {
       fill.fail(error);
       return { ok: false, response };
     }
-    void fill.run(response.body, writer, size, contentType).then(() => {
+    const linkOwners = async () => {
+      for (const owner of fill.owners) await this.store.link(fill.digest, owner);
+    };
+    void fill.run(response.body, writer, size, contentType, linkOwners).then(() => {
       if (fill.failed) this.event({ type: 'fill_failed', route: pull.route.name, digest: fill.digest, reason: 'aborted or not verified' });
     });
     return { ok: true };
