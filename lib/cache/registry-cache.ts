@@ -415,20 +415,21 @@ export class RegistryCache {
 
   /** Least recently used content goes until the total fits `maxSize`; content being filled stays. */
   private evict(): Promise<void> {
-    return (this.evicting ??= (async () => {
-      try {
-        for (const digest of [...this.index.oldest()]) {
-          if (this.index.total <= this.settings.maxSize) break;
-          if (this.fills.has(digest)) continue;
-          const before = this.index.total;
-          this.index.remove(digest);
-          await this.call(() => this.store.delete(digest));
-          this.event({ type: 'eviction', digest, bytes: before - this.index.total });
-        }
-      } finally {
-        this.evicting = undefined;
-      }
-    })());
+    // One eviction pass at a time; a request for another while one runs queues a single follow-up.
+    const pass = (this.evicting ?? Promise.resolve()).then(() => this.evictOnce());
+    this.evicting = pass.catch(() => {});
+    return pass;
+  }
+
+  private async evictOnce(): Promise<void> {
+    for (const digest of [...this.index.oldest()]) {
+      if (this.index.total <= this.settings.maxSize) return;
+      if (this.fills.has(digest)) continue;
+      const before = this.index.total;
+      this.index.remove(digest);
+      await this.call(() => this.store.delete(digest));
+      this.event({ type: 'eviction', digest, bytes: before - this.index.total });
+    }
   }
 
   private async call<T>(operation: () => Promise<T>): Promise<T> {
