@@ -2,9 +2,17 @@ import { createRegistryProxy, type FetchHandler } from '../lib/handler.ts';
 import { RegistryProxyOptionsError } from '../lib/options/error.ts';
 import type { RegistryProxyOptions } from '../lib/options/types.ts';
 import { withRequestLog, type RequestLogEntry } from '../lib/request-log.ts';
+import { cacheOptionsFor, type ServeCacheOptions } from './cache/store-spec.ts';
+
+export type { ServeCacheOptions } from './cache/store-spec.ts';
 
 /** What every runtime's `serve(options)` takes: the proxy's options plus where and how to listen. */
-export interface ServeOptions extends RegistryProxyOptions {
+export interface ServeOptions extends Omit<RegistryProxyOptions, 'cache'> {
+  /**
+   * The pull-through cache. `store` may be a directory path: the filesystem store.
+   * @example { store: '/var/cache/registry-proxy', maxSize: 50 * 1024 ** 3 }
+   */
+  cache?: ServeCacheOptions;
   /** `0` picks a free port. @default 8080 */
   port?: number;
   /** @default '0.0.0.0' */
@@ -39,8 +47,9 @@ export interface PreparedServe {
 
 /** Validates the listening options and builds the (logged) handler, the same way for every runtime. */
 export function prepareServe(options: ServeOptions): PreparedServe {
-  const { port = 8080, hostname = '0.0.0.0', handleSignals = false, drainTimeout = 30_000, onRequest, handler, ...proxyOptions } =
+  const { port = 8080, hostname = '0.0.0.0', handleSignals = false, drainTimeout = 30_000, onRequest, handler, cache, ...rest } =
     options;
+  const proxyOptions: RegistryProxyOptions = { ...rest, cache: cacheOptionsFor(cache) };
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RegistryProxyOptionsError('port', `must be an integer from 0 to 65535, got ${String(port)}`);
   }

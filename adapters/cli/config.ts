@@ -16,6 +16,10 @@ export interface CliConfig {
   sources: Record<string, string>;
   /** A JSON options file to read and merge under the flags (`--config`). */
   configFile: { path: string; source: string } | undefined;
+  /** The cache store to build (`--cache`): a directory or `s3://bucket/prefix`, with its S3 endpoint. */
+  cacheStore: { location: string; source: string; endpoint: string | undefined } | undefined;
+  /** The cache settings from flags and variables, applied once the store is built. */
+  cacheSettings: { maxSize?: number; tagFreshness?: number; staleIfError?: number; redirect?: boolean };
   /** A file whose contents are the upstream password (GOOGLE_APPLICATION_CREDENTIALS, *_FILE). */
   passwordFile: { path: string; source: string; username: string } | undefined;
   help: boolean;
@@ -60,6 +64,12 @@ const SETTINGS = {
   log: { flag: 'log', env: ['REGISTRY_PROXY_LOG'], description: 'text | json | off (default text)' },
   config: { flag: 'config', env: ['REGISTRY_PROXY_CONFIG'], description: 'JSON file with options: upstreams routing table, auth, …' },
   upstreams: { flag: 'upstreams', env: ['REGISTRY_PROXY_UPSTREAMS'], description: 'the upstreams routing table as JSON (see README)' },
+  cache: { flag: 'cache', env: ['REGISTRY_PROXY_CACHE'], description: 'pull-through cache: a directory, or s3://bucket/prefix (AWS_* credentials)' },
+  cacheMaxSize: { flag: 'cache-max-size', env: ['REGISTRY_PROXY_CACHE_MAX_SIZE'], description: 'bytes the cache keeps, e.g. 50GiB (default 10GiB)' },
+  cacheEndpoint: { flag: 'cache-endpoint', env: ['REGISTRY_PROXY_CACHE_ENDPOINT'], description: 'S3-compatible endpoint for s3:// caches (MinIO, R2, GCS)' },
+  cacheTagFreshness: { flag: 'cache-tag-freshness', env: ['REGISTRY_PROXY_CACHE_TAG_FRESHNESS'], description: 'seconds a tag is served without a HEAD upstream (default 0)' },
+  cacheStaleIfError: { flag: 'cache-stale-if-error', env: ['REGISTRY_PROXY_CACHE_STALE_IF_ERROR'], description: 'seconds stale tags are served while upstream fails (default 604800)' },
+  cacheRedirect: { flag: 'cache-redirect', env: ['REGISTRY_PROXY_CACHE_REDIRECT'], boolean: true, description: 'answer s3:// cache hits with a presigned redirect' },
   help: { flag: 'help', env: [], boolean: true, description: 'show this help' },
 } satisfies Record<string, Setting>;
 
@@ -209,6 +219,18 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     if (idleTimeout) proxy.timeouts.idle = parseInteger(idleTimeout.source, idleTimeout.value, 0, 3_600_000);
   }
 
+  const cache = read('cache');
+  const cacheEndpoint = read('cacheEndpoint');
+  const cacheSettings: CliConfig['cacheSettings'] = {};
+  const cacheMaxSize = read('cacheMaxSize');
+  if (cacheMaxSize) cacheSettings.maxSize = parseSize(cacheMaxSize.source, cacheMaxSize.value);
+  const tagFreshness = read('cacheTagFreshness');
+  if (tagFreshness) cacheSettings.tagFreshness = parseInteger(tagFreshness.source, tagFreshness.value, 0, 31_536_000);
+  const staleIfError = read('cacheStaleIfError');
+  if (staleIfError) cacheSettings.staleIfError = parseInteger(staleIfError.source, staleIfError.value, 0, 31_536_000);
+  if (flag('cacheRedirect')) cacheSettings.redirect = true;
+  if (cache) sources.cache = cache.source;
+
   const upstreams = read('upstreams');
   if (upstreams) {
     proxy.upstreams = parseJson(upstreams.source, upstreams.value) as RegistryProxyOptions['upstreams'];
@@ -230,9 +252,24 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     log: (log?.value as CliConfig['log'] | undefined) ?? 'text',
     sources,
     passwordFile,
+    cacheStore: cache && { location: cache.value, source: cache.source, endpoint: cacheEndpoint?.value },
+    cacheSettings,
     configFile: configFile && { path: configFile.value, source: configFile.source },
     help: flag('help'),
   };
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** `50GiB`, `500MB`, `1.5TiB` or plain bytes. */
+export function parseSize(source: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  const bytes = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new ConfigError(source, `must be a size like 50GiB, 500MB or a number of bytes, got ${JSON.stringify(value)}`);
+  }
+  return bytes;
 }
 
 function parseJson(source: string, text: string): unknown {

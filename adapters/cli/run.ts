@@ -1,5 +1,6 @@
 import { RegistryProxyOptionsError } from '../../lib/options/error.ts';
 import { hashPassword } from '../../lib/auth/password-hash.ts';
+import { cacheFromConfig } from './cache.ts';
 import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage, type CliConfig } from './config.ts';
 import { formatLogLine } from './log-format.ts';
 import type { ServeOptions } from '../serve-options.ts';
@@ -54,6 +55,7 @@ export async function runCli(host: CliHost): Promise<void> {
       }
       applyConfigFile(config, text, host.env);
     }
+    config.proxy.cache = cacheFromConfig(config, host.env);
   } catch (error) {
     if (error instanceof ConfigError) return fail(error.message);
     throw error;

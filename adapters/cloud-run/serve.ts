@@ -55,7 +55,7 @@ export async function serve(options: CloudRunServeOptions = {}): Promise<Running
     log = defaultLog,
     ...nodeOptions
   } = options;
-  const proxyOptions: RegistryProxyOptions = nodeOptions;
+  const proxyOptions: Omit<RegistryProxyOptions, 'cache'> = nodeOptions;
   const useServiceAccount = serviceAccount ?? (proxyOptions.credentials === undefined && isGoogleRegistry(proxyOptions.upstream));
   if (useServiceAccount && proxyOptions.credentials === undefined) proxyOptions.credentials = metadataCredentials(metadata);
 

@@ -3,6 +3,11 @@ import { DigestCheck } from './digest.ts';
 
 /** How much a follower reads back from the store per step. */
 const READ_STEP = 256 * 1024;
+/**
+ * For stores that cannot read back an upload in progress (S3 multipart), the last bytes of the
+ * fill stay in memory so readers keeping pace still stream; one further behind waits for the commit.
+ */
+const WINDOW_BYTES = 32 * 1024 * 1024;
 
 /** A client's hold on a fill: while any is held, the fill goes on. Released once, whatever happens. */
 export interface Lease {
@@ -39,6 +44,8 @@ export class Fill {
   private waiters: (() => void)[] = [];
   private readonly controller = new AbortController();
   private upstream: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private window: { offset: number; bytes: Uint8Array }[] = [];
+  private windowBytes = 0;
   private settle!: (committed: boolean) => void;
 
   private readonly store: CacheStore;
@@ -101,6 +108,7 @@ export class Fill {
         if (size !== undefined && this.written + value.byteLength > size) throw new Error(`upstream sent more than its Content-Length ${size}`);
         check.update(value);
         await writer.write(value);
+        if (!writer.readWritten) this.keepInWindow(value);
         this.written += value.byteLength;
         this.wake();
       }
@@ -113,6 +121,7 @@ export class Fill {
       if (this.state !== 'filling') return; // abandoned during the commit: the content stays, but readers were told
       this.size = this.written;
       this.state = 'committed';
+      this.window = [];
       this.settle(true);
       this.wake();
     } catch (error) {
@@ -126,6 +135,7 @@ export class Fill {
     if (this.state === 'committed' || this.state === 'failed') return;
     this.state = 'failed';
     this.failure = error;
+    this.window = [];
     this.controller.abort(error);
     this.upstream?.cancel(error).catch(() => {});
     this.settle(false);
@@ -178,6 +188,12 @@ export class Fill {
                   continue;
                 }
               }
+              const kept = readWritten ? undefined : this.fromWindow(offset);
+              if (kept) {
+                offset += kept.byteLength;
+                controller.enqueue(kept);
+                return;
+              }
               await new Promise<void>((resolve) => this.waiters.push(resolve));
             }
           } catch (error) {
@@ -189,6 +205,20 @@ export class Fill {
       },
       { highWaterMark: 0 },
     );
+  }
+
+  private keepInWindow(chunk: Uint8Array): void {
+    this.window.push({ offset: this.written, bytes: chunk });
+    this.windowBytes += chunk.byteLength;
+    while (this.windowBytes - this.window[0]!.bytes.byteLength >= WINDOW_BYTES) this.windowBytes -= this.window.shift()!.bytes.byteLength;
+  }
+
+  /** The written bytes from `offset` still in the window, or undefined. */
+  private fromWindow(offset: number): Uint8Array | undefined {
+    for (const { offset: start, bytes } of this.window) {
+      if (offset >= start && offset < start + bytes.byteLength) return bytes.subarray(offset - start);
+    }
+    return undefined;
   }
 
   private wake(): void {

@@ -57,9 +57,12 @@ describe('export maps', () => {
         }
       }
     }
-    for (const name of imported) {
+    for (const specifier of imported) {
+      // `@scope/name/sub.js` is package `@scope/name`, subpath `/sub.js`.
+      const name = specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+      const subpath = specifier.slice(name.length);
       expect(pkg.dependencies[name], `${name} is a dependency`).toBeDefined();
-      expect(deno.imports[name], `deno.json imports ${name}`).toBe(`npm:${name}@${pkg.dependencies[name]}`);
+      expect(deno.imports[specifier], `deno.json imports ${specifier}`).toBe(`npm:${name}@${pkg.dependencies[name]}${subpath}`);
     }
   });
 });
