@@ -4,7 +4,9 @@
  * registries, and is checked over HTTP and with skopeo.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseChallenge } from '../integration/harness/cases.ts';
@@ -177,6 +179,22 @@ function defineSuite(runtime: Runtime): void {
     expect((await compareLayout(pulled.dir, upstreams.image)).problems).toEqual([]);
     // The token requests reached the real token server through the proxy, names mapped.
     expect(upstreams.issuer.scopes()).toContain(`repository:${UPSTREAM_REPO}:pull`);
+  });
+
+  it('--cache DIR: the filesystem store works on this runtime; a warm pull is served from it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rp-e2e-cache-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const cached = await startProxyProcess(runtime, { args: ['--upstream', upstreams.registry.url, '--prefix', PREFIX, '--cache', dir, '--log', 'off'] });
+    cleanups.push(() => cached.stop());
+    for (let round = 0; round < 2; round++) {
+      const pulled = await skopeoCopyToOci({ host: cached.host, repository: CLIENT_REPO });
+      cleanups.push(() => pulled.remove());
+      expect(pulled.code, describeRun(pulled)).toBe(0);
+      expect((await compareLayout(pulled.dir, upstreams.image)).problems).toEqual([]);
+    }
+    const { manifest, config, layers } = upstreams.image;
+    const stored = (await readdir(join(dir, 'blobs', 'sha256'), { recursive: true })).map((path) => `sha256:${path.split('/').pop()}`);
+    for (const { digest } of [manifest, config, ...layers]) expect(stored).toContain(digest);
   });
 
   it('a client disconnect aborts the upstream fetch', async () => {

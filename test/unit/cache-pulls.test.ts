@@ -3,6 +3,8 @@
  * per digest under concurrency, HEAD and Range on hits and misses, manifests kept byte for byte.
  */
 import { describe, expect, it } from 'vitest';
+import { FsCacheStore } from '../../adapters/cache/fs-store.ts';
+import { createRegistryProxy } from '../../lib/index.ts';
 import { MediaType } from '../upstreams/index.ts';
 import { cachedProxy, pullImage, settle, storedDigests, upstreamCount } from './cache-helpers.ts';
 import { bytesOf, CONTAINERD_ACCEPT, digestOf, req, useUpstreams } from './single-helpers.ts';
@@ -130,5 +132,19 @@ describe('HEAD and Range', () => {
     const whole = await proxy(req(`GET /v2/app/blobs/${layer.digest}`));
     expect(digestOf(await bytesOf(whole))).toBe(layer.digest);
     expect(registry.requests.filter((r) => r.method === 'GET')).toEqual([]);
+  });
+});
+
+describe('several proxies on one directory', () => {
+  it('two proxies sharing a cache directory (as two processes would) pull concurrently and then both hit', async () => {
+    const first = await cachedProxy(server);
+    const image = first.registry.addImage('app', 'v1', { layers: [500_000, 3000] });
+    const second = createRegistryProxy({ upstream: first.registry.origin, cache: { store: new FsCacheStore(first.dir) } });
+    await Promise.all([pullImage(first.proxy, 'app', 'v1', image), pullImage(second, 'app', 'v1', image), pullImage(first.proxy, 'app', 'v1', image)]);
+    expect(await storedDigests(first.dir)).toHaveLength(4);
+    first.registry.requests.clear();
+    await pullImage(second, 'app', 'v1', image);
+    await pullImage(first.proxy, 'app', 'v1', image);
+    expect(first.registry.requests.map((r) => r.method)).toEqual(['HEAD', 'HEAD']);
   });
 });
