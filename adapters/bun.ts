@@ -1,6 +1,9 @@
 import process from 'node:process';
 import { formatUrl, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
 
+/** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
+export { FsCacheStore } from './cache/fs-store.ts';
+
 /**
  * The few parts of the `Bun` global this adapter uses, typed here so that no Bun type reaches
  * the published declarations (srvx vendors its runtime types for the same reason).

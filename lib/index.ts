@@ -1,7 +1,16 @@
 export { createRegistryProxy, type FetchHandler } from './handler.ts';
 export { RegistryProxyOptionsError } from './options/error.ts';
+export { S3CacheStore, type S3CacheStoreOptions } from './cache/s3-store.ts';
 export type {
   AccessRule,
+  CacheEvent,
+  CacheOptions,
+  CacheStore,
+  ContentEntry,
+  ContentInfo,
+  ContentWriter,
+  RouteCacheSettings,
+  StoredContent,
   ClientAuthOptions,
   ProxyUser,
   RedirectPolicy,

@@ -5,6 +5,9 @@ import { guardBody } from './guard-body.ts';
 import { createNodeFetch, NODE_BODY } from './upstream-fetch.ts';
 import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from '../serve-options.ts';
 
+/** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
+export { FsCacheStore } from '../cache/fs-store.ts';
+
 export type NodeServeOptions = ServeOptions;
 
 export interface RunningServer extends ServerAddress {
