@@ -79,6 +79,17 @@ describe('upstream faults during a fill', () => {
     expect(await storedDigests(dir)).toEqual([]);
   });
 
+  it('a body that stalls past timeouts.idle errors the client and publishes nothing', async () => {
+    const { registry, proxy, dir } = await cachedProxy(server, { proxy: { timeouts: { idle: 200 } } });
+    const image = registry.addImage('app', 'v1', { layers: [50_000] });
+    const layer = image.layers[0]!;
+    registry.faults.slow(`/blobs/${layer.digest}`, { stallAfterBytes: 10_000, stallMs: 1500, times: 1 });
+    const response = await proxy(req(`GET /v2/app/blobs/${layer.digest}`));
+    expect(await readFails(response)).toBe(true);
+    expect(await storedDigests(dir)).toEqual([]);
+    expect(await tempFiles(dir)).toEqual([]);
+  });
+
   it('a 404 on a miss is passed through', async () => {
     const { registry, proxy } = await cachedProxy(server);
     registry.addImage('app', 'v1');
