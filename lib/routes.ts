@@ -74,12 +74,12 @@ export function buildRouter(options: ResolvedOptions) {
   };
 
   /** An authorized pull: through the cache when the route has one, else straight upstream. */
-  const pull = (original: Request, target: Target, kind: PullKind, reference: string) => {
+  const pull = async (original: Request, target: Target, kind: PullKind, reference: string) => {
     const rest = kind === 'tags' ? 'tags/list' : `${kind}/${reference}`;
     const search = upstreamSearch(target.url);
     const { route } = target.routeContext;
     if (!context.cache || !route.cache) return forward(original, target, rest, search, 'pull');
-    return context.cache.serve({
+    const response = await context.cache.serve({
       request: original,
       route: { name: route.name, tokenDance: route.tokenDance, cache: route.cache },
       repository: target.upstreamName,
@@ -90,6 +90,9 @@ export function buildRouter(options: ResolvedOptions) {
       upstream: (request, options) =>
         forward(request, target, options?.reference ? `${kind}/${options.reference}` : rest, search, 'pull', options?.followRedirects),
     });
+    // Answers from the cache say which namespace served them, as forwarded ones do.
+    if (target.ns !== null && route.namespaces.length > 0) response.headers.set('oci-namespace', target.ns);
+    return response;
   };
 
   const ping = async (request: IRequest, original: Request) => {

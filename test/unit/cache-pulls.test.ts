@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { FsCacheStore } from '../../adapters/cache/fs-store.ts';
 import { createRegistryProxy } from '../../lib/index.ts';
 import { MediaType } from '../upstreams/index.ts';
-import { cachedProxy, pullImage, settle, storedDigests, upstreamCount } from './cache-helpers.ts';
+import { cachedProxy, pullImage, settle, storedDigests, tempDirectory, upstreamCount } from './cache-helpers.ts';
 import { bytesOf, CONTAINERD_ACCEPT, digestOf, req, useUpstreams } from './single-helpers.ts';
 
 const server = useUpstreams();
@@ -146,5 +146,22 @@ describe('several proxies on one directory', () => {
     await pullImage(second, 'app', 'v1', image);
     await pullImage(first.proxy, 'app', 'v1', image);
     expect(first.registry.requests.map((r) => r.method)).toEqual(['HEAD', 'HEAD']);
+  });
+});
+
+describe('routing', () => {
+  it('a cache hit routed by containerd\'s ns says so with OCI-Namespace, like a forwarded answer', async () => {
+    const { registry } = await cachedProxy(server);
+    const image = registry.addImage('app', 'v1');
+    const proxy = createRegistryProxy({
+      upstreams: [{ upstream: registry.origin, namespaces: ['registry.example.com'] }],
+      cache: { store: new FsCacheStore(await tempDirectory()) },
+    });
+    for (let round = 0; round < 2; round++) {
+      const response = await proxy(req(`GET /v2/app/blobs/${image.layers[0]!.digest}?ns=registry.example.com`));
+      expect(response.headers.get('oci-namespace')).toBe('registry.example.com');
+      expect(digestOf(await bytesOf(response))).toBe(image.layers[0]!.digest);
+    }
+    expect(upstreamCount(registry, 'GET', 'blobs')).toBe(1);
   });
 });
