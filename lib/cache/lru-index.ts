@@ -21,6 +21,22 @@ export class LruIndex {
     for (const entry of listing.sort((a, b) => a.lastUsed - b.lastUsed)) this.add(entry.digest, entry.size, entry.lastUsed);
   }
 
+  /**
+   * Brings the index in line with a fresh store listing: content another process added joins
+   * (ordered by its last use), content another process evicted leaves. Known order is kept.
+   */
+  sync(listing: ContentEntry[]): void {
+    const present = new Set(listing.map((entry) => entry.digest));
+    for (const digest of [...this.entries.keys()]) if (!present.has(digest)) this.remove(digest);
+    const newcomers = listing.filter((entry) => !this.entries.has(entry.digest)).sort((a, b) => a.lastUsed - b.lastUsed);
+    if (newcomers.length === 0) return;
+    // Newcomers are placed by their last use among the entries already known.
+    const known = [...this.entries].map(([digest, entry]) => ({ digest, size: entry.size, lastUsed: entry.touchedAt }));
+    this.entries.clear();
+    this.total = 0;
+    this.load([...known, ...newcomers]);
+  }
+
   add(digest: string, size: number, touchedAt = Date.now()): void {
     this.remove(digest);
     this.entries.set(digest, { size, touchedAt });

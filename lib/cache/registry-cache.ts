@@ -12,6 +12,8 @@ const PRESIGN_SECONDS = 300;
 const STORE_RETRY_MS = 10_000;
 /** An unreachable store is logged at most this often. */
 const STORE_LOG_INTERVAL_MS = 60_000;
+/** Before evicting, the index is re-read from the store at most this often: other processes sharing it fill and evict too. */
+const RESCAN_MS = 5 * 60_000;
 /** Tag lists and referrers bigger than this are passed through, not kept. */
 const MAX_LIST_BYTES = 4 * 1024 * 1024;
 const STALE_WARNING = '110 - "Response is Stale"';
@@ -72,6 +74,7 @@ export class RegistryCache {
   private storeDownUntil = 0;
   private storeLoggedAt = -Infinity;
   private evicting: Promise<void> | undefined;
+  private scannedAt = 0;
 
   private readonly settings: ResolvedCache;
   private readonly onError: (error: unknown, request: Request) => void;
@@ -406,6 +409,7 @@ export class RegistryCache {
       const listing = [];
       for await (const entry of this.store.list()) listing.push(entry);
       this.index.load(listing);
+      this.scannedAt = Date.now();
     } catch (error) {
       this.loaded = undefined; // try again once the store is back
       throw new StoreFailure(`cache store could not be listed: ${describe(error)}`, { cause: error });
@@ -422,6 +426,12 @@ export class RegistryCache {
   }
 
   private async evictOnce(): Promise<void> {
+    if (this.index.total > this.settings.maxSize && Date.now() - this.scannedAt > RESCAN_MS) {
+      this.scannedAt = Date.now();
+      const listing = [];
+      for await (const entry of this.store.list()) listing.push(entry);
+      this.index.sync(listing);
+    }
     for (const digest of [...this.index.oldest()]) {
       if (this.index.total <= this.settings.maxSize) return;
       if (this.fills.has(digest)) continue;
