@@ -4,10 +4,10 @@
  * and neither the credentials nor its tokens ever reach a client or a CDN.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { createRegistryProxy, type RegistryProxyOptions } from '../../lib/index.ts';
-import { dockerHub, ecrPublic, ghcr, MediaType } from '../upstreams/index.ts';
-import type { RecordedRequest } from '../upstreams/index.ts';
-import { basic, bytesOf, digestOf, everythingIn, queryOf, req, useUpstreams } from './single-helpers.ts';
+import { createRegistryProxy, type RegistryProxyOptions } from '../../../lib/index.ts';
+import { dockerHub, ecrPublic, ghcr, MediaType } from '../../upstreams/index.ts';
+import type { RecordedRequest } from '../../upstreams/index.ts';
+import { basic, bytesOf, digestOf, everythingIn, queryOf, req, useUpstreams } from '../helpers/single-upstream.ts';
 
 const server = useUpstreams();
 

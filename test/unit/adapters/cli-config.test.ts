@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage } from '../../adapters/cli/config.ts';
-import { resolveOptions } from '../../lib/options/resolve.ts';
-import { RegistryProxyOptionsError } from '../../lib/options/error.ts';
+import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage } from '../../../adapters/cli/config.ts';
+import { resolveOptions } from '../../../lib/options/resolve.ts';
+import { RegistryProxyOptionsError } from '../../../lib/options/error.ts';
 
 describe('CLI configuration', () => {
   it('with nothing set, fronts Docker Hub on port 8080', () => {

@@ -5,9 +5,9 @@
  */
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import type { FetchHandler } from '../../lib/handler.ts';
-import { hashPassword } from '../../lib/auth/password-hash.ts';
-import { MANIFEST_ACCEPT } from '../upstreams/images.ts';
+import type { FetchHandler } from '../../../lib/handler.ts';
+import { hashPassword } from '../../../lib/auth/password-hash.ts';
+import { MANIFEST_ACCEPT } from '../../upstreams/images.ts';
 
 export const PROXY_HOST = 'proxy.example.com';
 

@@ -6,10 +6,10 @@
  */
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
-import type { RegistryProxyOptions } from '../../lib/options/types.ts';
-import { distribution } from '../upstreams/index.ts';
-import { basic, claimsOf, errorsOf, req, testHash, tokenOf, useMsw } from './multi-helpers.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
+import type { RegistryProxyOptions } from '../../../lib/options/types.ts';
+import { distribution } from '../../upstreams/index.ts';
+import { basic, claimsOf, errorsOf, req, testHash, tokenOf, useMsw } from '../helpers/multi-upstream.ts';
 
 const server = useMsw();
 const SECRET = 'test-secret-0123456789-0123456789-abcdef';

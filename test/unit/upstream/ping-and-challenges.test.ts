@@ -3,9 +3,9 @@
  * challenge, token through `/_token`, manifest, blob redirect (upstreams.md DH-1 … DH-8).
  */
 import { describe, expect, it } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
-import { dockerHub, HUB_PING_BODY, MediaType, sha256 } from '../upstreams/index.ts';
-import { bearer, bytesOf, proxyToken, queryOf, req, useUpstreams } from './single-helpers.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
+import { dockerHub, HUB_PING_BODY, MediaType, sha256 } from '../../upstreams/index.ts';
+import { bearer, bytesOf, proxyToken, queryOf, req, useUpstreams } from '../helpers/single-upstream.ts';
 
 const server = useUpstreams();
 

@@ -4,9 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
-import { distribution, MediaType } from '../upstreams/index.ts';
-import { bytesOf, CONTAINERD_ACCEPT, req, useUpstreams } from './single-helpers.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
+import { distribution, MediaType } from '../../upstreams/index.ts';
+import { bytesOf, CONTAINERD_ACCEPT, req, useUpstreams } from '../helpers/single-upstream.ts';
 
 const server = useUpstreams();
 

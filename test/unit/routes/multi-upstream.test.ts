@@ -5,10 +5,10 @@
  */
 import { http } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
-import type { RegistryProxyOptions } from '../../lib/options/types.ts';
-import { artifactRegistry, dockerHub, ghcr, quay, sha256 } from '../upstreams/index.ts';
-import { errorsOf, req, useMsw } from './multi-helpers.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
+import type { RegistryProxyOptions } from '../../../lib/options/types.ts';
+import { artifactRegistry, dockerHub, ghcr, quay, sha256 } from '../../upstreams/index.ts';
+import { errorsOf, req, useMsw } from '../helpers/multi-upstream.ts';
 
 const server = useMsw();
 

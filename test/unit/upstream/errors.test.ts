@@ -5,9 +5,9 @@
  */
 import { http, HttpResponse } from 'msw';
 import { describe, expect, it, vi } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
-import { distribution, dockerHub, ecrPublic, gcr, HUB_PULL_LIMIT_BODY, MediaType, quay } from '../upstreams/index.ts';
-import { basic, bearer, bytesOf, proxyToken, queryOf, req, useUpstreams } from './single-helpers.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
+import { distribution, dockerHub, ecrPublic, gcr, HUB_PULL_LIMIT_BODY, MediaType, quay } from '../../upstreams/index.ts';
+import { basic, bearer, bytesOf, proxyToken, queryOf, req, useUpstreams } from '../helpers/single-upstream.ts';
 
 const server = useUpstreams();
 

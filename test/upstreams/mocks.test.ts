@@ -16,7 +16,7 @@ import {
   quay,
   registryK8s,
   sha256,
-} from '../upstreams/index.ts';
+} from './index.ts';
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));

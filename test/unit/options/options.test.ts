@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRegistryProxy, RegistryProxyOptionsError } from '../../lib/index.ts';
-import { resolveOptions } from '../../lib/options/resolve.ts';
+import { createRegistryProxy, RegistryProxyOptionsError } from '../../../lib/index.ts';
+import { resolveOptions } from '../../../lib/options/resolve.ts';
 
 describe('options', () => {
   it('fronts Docker Hub by default', () => {

@@ -4,10 +4,10 @@
  * denied tags; referrers, mounts and token scopes obey the same rules.
  */
 import { describe, expect, it } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
-import type { RegistryProxyOptions } from '../../lib/options/types.ts';
-import { distribution, dockerHub, ghcr, MediaType } from '../upstreams/index.ts';
-import { errorsOf, req, useMsw } from './multi-helpers.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
+import type { RegistryProxyOptions } from '../../../lib/options/types.ts';
+import { distribution, dockerHub, ghcr, MediaType } from '../../upstreams/index.ts';
+import { errorsOf, req, useMsw } from '../helpers/multi-upstream.ts';
 
 const server = useMsw();
 

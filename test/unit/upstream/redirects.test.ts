@@ -5,9 +5,9 @@
  */
 import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { createRegistryProxy, type RedirectPolicy } from '../../lib/index.ts';
-import { artifactRegistry, dockerHub, gcr, ghcr, MediaType, quay, registryK8s } from '../upstreams/index.ts';
-import { basic, bearer, bytesOf, digestOf, proxyToken, req, useUpstreams } from './single-helpers.ts';
+import { createRegistryProxy, type RedirectPolicy } from '../../../lib/index.ts';
+import { artifactRegistry, dockerHub, gcr, ghcr, MediaType, quay, registryK8s } from '../../upstreams/index.ts';
+import { basic, bearer, bytesOf, digestOf, proxyToken, req, useUpstreams } from '../helpers/single-upstream.ts';
 
 const server = useUpstreams();
 

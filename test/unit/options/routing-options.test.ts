@@ -4,9 +4,9 @@
  * option.
  */
 import { describe, expect, it } from 'vitest';
-import { createRegistryProxy, RegistryProxyOptionsError } from '../../lib/index.ts';
-import { resolveOptions } from '../../lib/options/resolve.ts';
-import type { RegistryProxyOptions } from '../../lib/options/types.ts';
+import { createRegistryProxy, RegistryProxyOptionsError } from '../../../lib/index.ts';
+import { resolveOptions } from '../../../lib/options/resolve.ts';
+import type { RegistryProxyOptions } from '../../../lib/options/types.ts';
 
 function optionError(options: RegistryProxyOptions): RegistryProxyOptionsError {
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isValidDigest, isValidReference, isValidRepositoryName, isValidTag } from '../../lib/protocol/reference.ts';
+import { isValidDigest, isValidReference, isValidRepositoryName, isValidTag } from '../../../lib/protocol/reference.ts';
 
 const sha = 'sha256:' + 'a'.repeat(64);
 

@@ -5,10 +5,10 @@
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cloudErrorEntry, cloudRequestEntry, parseTraceContext } from '../../adapters/cloud-run/logging.ts';
-import { isGoogleRegistry } from '../../adapters/cloud-run/serve.ts';
-import { fetchProjectId, metadataCredentials, metadataOriginFromEnv } from '../../adapters/cloud-run/gcp-metadata.ts';
-import type { RequestLogEntry } from '../../lib/request-log.ts';
+import { cloudErrorEntry, cloudRequestEntry, parseTraceContext } from '../../../adapters/cloud-run/logging.ts';
+import { isGoogleRegistry } from '../../../adapters/cloud-run/serve.ts';
+import { fetchProjectId, metadataCredentials, metadataOriginFromEnv } from '../../../adapters/cloud-run/gcp-metadata.ts';
+import type { RequestLogEntry } from '../../../lib/request-log.ts';
 
 const METADATA = 'http://metadata.google.internal/computeMetadata/v1';
 const TOKEN_URL = `${METADATA}/instance/service-accounts/default/token`;

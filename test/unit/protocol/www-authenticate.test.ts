@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findChallenge, formatChallenge, parseWwwAuthenticate } from '../../lib/protocol/www-authenticate.ts';
+import { findChallenge, formatChallenge, parseWwwAuthenticate } from '../../../lib/protocol/www-authenticate.ts';
 
 describe('parseWwwAuthenticate', () => {
   it('keeps a comma inside a quoted scope (RFC 7235)', () => {

@@ -5,10 +5,10 @@
  */
 import { http, HttpResponse } from 'msw';
 import { describe, expect, it } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
-import { decodeJwtClaims, distribution, dockerHub, gcr, ghcr, GHCR_UNAUTHORIZED_BODY, MediaType } from '../upstreams/index.ts';
-import type { RecordedRequest } from '../upstreams/index.ts';
-import { basic, bearer, proxyToken, queryOf, req, useUpstreams } from './single-helpers.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
+import { decodeJwtClaims, distribution, dockerHub, gcr, ghcr, GHCR_UNAUTHORIZED_BODY, MediaType } from '../../upstreams/index.ts';
+import type { RecordedRequest } from '../../upstreams/index.ts';
+import { basic, bearer, proxyToken, queryOf, req, useUpstreams } from '../helpers/single-upstream.ts';
 
 const server = useUpstreams();
 

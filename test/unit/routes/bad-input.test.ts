@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
 
 /** A fetch that records every upstream call; any call at all fails these tests. */
 function recordingFetch() {

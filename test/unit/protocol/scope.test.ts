@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createNameMapping } from '../../lib/protocol/names.ts';
-import { mapScopeList, scopeToClient, scopeToUpstream } from '../../lib/protocol/scope.ts';
+import { createNameMapping } from '../../../lib/protocol/names.ts';
+import { mapScopeList, scopeToClient, scopeToUpstream } from '../../../lib/protocol/scope.ts';
 
 const prefixed = createNameMapping({ pathPrefix: '', officialImages: false, repositoryPrefix: 'my-project/my-repo' });
 const hub = createNameMapping({ pathPrefix: '', officialImages: true, repositoryPrefix: '' });

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
-import { MediaType, type RecordedRequest } from '../upstreams/index.ts';
+import { MediaType, type RecordedRequest } from '../../upstreams/index.ts';
 
 export const PROXY = 'http://proxy.test';
 

@@ -5,11 +5,11 @@
  * no `auth`, scopes mapped to the upstream's names).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRegistryProxy } from '../../lib/index.ts';
-import type { RegistryProxyOptions } from '../../lib/options/types.ts';
-import { parseWwwAuthenticate } from '../../lib/protocol/www-authenticate.ts';
-import { distribution, dockerHub, MediaType } from '../upstreams/index.ts';
-import { basic, claimsOf, req, testHash, tokenOf, useMsw } from './multi-helpers.ts';
+import { createRegistryProxy } from '../../../lib/index.ts';
+import type { RegistryProxyOptions } from '../../../lib/options/types.ts';
+import { parseWwwAuthenticate } from '../../../lib/protocol/www-authenticate.ts';
+import { distribution, dockerHub, MediaType } from '../../upstreams/index.ts';
+import { basic, claimsOf, req, testHash, tokenOf, useMsw } from '../helpers/multi-upstream.ts';
 
 const server = useMsw();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
