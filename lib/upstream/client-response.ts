@@ -4,6 +4,7 @@ import { isRewritableErrorBody, rewriteErrorBody } from '../protocol/error-body.
 import { clientResponseHeaders } from '../protocol/headers.ts';
 import { isGuardedBody } from './guarded-body.ts';
 import { withBodyChecks } from './body-checks.ts';
+import { withDeclaredLength } from './declared-length.ts';
 import { rewriteLinkHeader, upstreamUrlToClient } from '../protocol/paths.ts';
 import { mapScopeList, scopeToClient } from '../protocol/scope.ts';
 import { isRedirect } from './fetch.ts';
@@ -88,5 +89,5 @@ export async function toClientResponse(
           expectedBytes,
         )
       : upstream.body;
-  return new Response(body, init);
+  return new Response(expectedBytes === undefined ? body : withDeclaredLength(body, expectedBytes), init);
 }

@@ -147,7 +147,7 @@ describe('upstreams: other refusals', () => {
     ['upstreams[0].readOnly', { upstreams: [{ upstream: 'ghcr.io', readOnly: false, credentials: { username: 'u', password: 'p' } }] }],
     ['upstreams[0].officialImages', { upstreams: [{ upstream: 'ghcr.io', officialImages: 'yes' as never }] }],
     ['auth.users.alice.passwordHash', { auth: { users: { alice: { passwordHash: 'plain-text' } } } }],
-    ['auth.users.alice.push', { auth: { users: { alice: { passwordHash: 'pbkdf2-sha256$1000$AAAA$AAAA', push: ['Bad'] } } } }],
+    ['auth.users.alice.push', { auth: { users: { alice: { passwordHash: 'pbkdf2-sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', push: ['Bad'] } } } }],
     ['auth.tokenSecret', { auth: { tokenSecret: 'too-short' } }],
     ['auth.tokenTtl', { auth: { tokenTtl: 10 } }],
   ])('%s', (option, options) => {
