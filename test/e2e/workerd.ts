@@ -24,8 +24,8 @@ export interface WorkerBundle {
   sizes: Map<string, number>;
   /** The entry and the modules it imports statically: all a worker loads before `import()`. */
   startModules: string[];
-  /** Source files (relative to the repo) whose code is in `startModules`. */
-  startInputs: string[];
+  /** Source files (relative to the repo) whose code is in each module. */
+  inputs: Map<string, string[]>;
 }
 
 interface Metafile {
@@ -64,7 +64,7 @@ export function bundleWorker(entry: string, extraFlags: string[] = []): WorkerBu
     entry: basename(entryPath),
     sizes: new Map([...outputs.keys()].filter((path) => path.endsWith('.js')).map((path) => [basename(path), statSync(path).size])),
     startModules: [...start].map((path) => basename(path)),
-    startInputs: [...start].flatMap((path) => Object.keys(outputs.get(path)!.inputs).map((input) => relative(ROOT, resolve(ROOT, input)))),
+    inputs: new Map([...outputs].map(([path, output]) => [basename(path), Object.keys(output.inputs).map((input) => relative(ROOT, resolve(ROOT, input)))])),
   };
   bundles.set(key, bundle);
   return bundle;
