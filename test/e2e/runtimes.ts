@@ -23,8 +23,9 @@ export interface Runtime {
   command(args: string[]): string[];
   /**
    * Whether a streamed body keeps the Content-Length the handler set. Bun.serve strips it and
-   * sends `Transfer-Encoding: chunked` for any stream made in JS (oven-sh/bun#10507); workerd
-   * does too, but the proxy pipes bodies through its FixedLengthStream there.
+   * sends `Transfer-Encoding: chunked` for any body still streaming, made in JS or not
+   * (oven-sh/bun#10507); workerd does for streams made in JS, so the proxy pipes bodies through
+   * its FixedLengthStream there.
    */
   keepsStreamedContentLength: boolean;
 }
