@@ -115,7 +115,8 @@ describe('configured hashes are checked at creation, naming the user', () => {
     expect((error as Error).message).toMatch(message);
   });
 
-  it('on Cloudflare Workers a hash above 100,000 iterations is refused at creation; 100,000 is accepted', async () => {
+  // PBKDF2 at full cost is slow by design: generous time on a loaded machine.
+  it('on Cloudflare Workers a hash above 100,000 iterations is refused at creation; 100,000 is accepted', { timeout: 30_000 }, async () => {
     const strong = await hashPassword('pw', 210_000);
     const workers = await hashPassword('pw', WORKERS_MAX_ITERATIONS);
     expect(create(strong)).not.toThrow(); // anywhere else, 210,000 is the default
@@ -126,7 +127,7 @@ describe('configured hashes are checked at creation, naming the user', () => {
 });
 
 describe('registry-proxy hash-password --iterations', () => {
-  it('makes a hash of that many iterations that verifies; without the flag, 210,000', async () => {
+  it('makes a hash of that many iterations that verifies; without the flag, 210,000', { timeout: 30_000 }, async () => {
     const made = await cli(['hash-password', '--iterations', '100000'], 'correct horse\n');
     expect(made.code).toBe(0);
     const hash = made.stdout.trim();
