@@ -6,11 +6,11 @@
  * Workers), naming the user; `hash-password --iterations N` makes hashes of that cost.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli, type CliHost } from '../../adapters/cli/run.ts';
-import { hashPassword, verifyPassword, WORKERS_MAX_ITERATIONS } from '../../lib/auth/password-hash.ts';
-import { createRegistryProxy, RegistryProxyOptionsError } from '../../lib/index.ts';
-import { distribution } from '../upstreams/index.ts';
-import { basic, claimsOf, req, testHash, tokenOf, useMsw } from './multi-helpers.ts';
+import { runCli, type CliHost } from '../../../adapters/cli/run.ts';
+import { hashPassword, verifyPassword, WORKERS_MAX_ITERATIONS } from '../../../lib/auth/password-hash.ts';
+import { createRegistryProxy, RegistryProxyOptionsError } from '../../../lib/index.ts';
+import { distribution } from '../../upstreams/index.ts';
+import { basic, claimsOf, req, testHash, tokenOf, useMsw } from '../helpers/multi-upstream.ts';
 
 const server = useMsw();
 
