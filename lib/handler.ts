@@ -16,7 +16,7 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  */
 export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHandler {
   const resolved = resolveOptions(options);
-  const { router } = buildRouter(resolved);
+  const router = buildRouter(resolved);
 
   return async (request) => {
     try {
