@@ -147,6 +147,12 @@ export interface RegistryProxyOptions extends UpstreamSettings {
   fetch?: typeof fetch;
   /** Called with unexpected errors (upstream unreachable, stream failures). Never receives credentials. */
   onError?: (error: unknown, request: Request) => void;
+  /**
+   * Called at creation with each option that is valid but surely not what was meant (an access
+   * rule that can never match).
+   * @default console.warn
+   */
+  onWarning?: (message: string) => void;
 }
 
 /**
