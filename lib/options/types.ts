@@ -46,6 +46,7 @@ export interface UpstreamSettings {
    * `app` is the upstream's `my-project/my-repo/app`. Mapped back wherever names appear
    * (challenges, `Link`, `Location`, error details).
    * @example 'my-project/my-repo'
+   * @default ''
    */
   repositoryPrefix?: string;
   /**
@@ -55,7 +56,8 @@ export interface UpstreamSettings {
    */
   officialImages?: boolean;
   /**
-   * Credentials the proxy uses upstream so private images can be served publicly. When set,
+   * Credentials the proxy uses upstream (`{ username, password }`, `{ authorization }`, or a
+   * function returning one), so private images can be served publicly. When set,
    * the proxy does the token dance itself; clients are never challenged by the upstream, and
    * their own `Authorization` is not forwarded.
    */
@@ -96,6 +98,7 @@ export interface UpstreamSettings {
 
 /** One entry of the routing table: an upstream and the requests that go to it. */
 export interface UpstreamRoute extends UpstreamSettings {
+  /** The registry this route fronts, as `upstream` above; required in a route. */
   upstream: string;
   /** A short name for logs and token realms. @default derived from the upstream host */
   name?: string;
