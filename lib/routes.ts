@@ -2,16 +2,18 @@ import { IttyRouter, type IRequest } from 'itty-router';
 import { authorizeRegistryRequest, proxyChallenge } from './auth/authorization.ts';
 import type { Action } from './auth/client-auth.ts';
 import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
-import { OciError, ociErrorResponse } from './protocol/errors.ts';
+import { ociError } from './protocol/errors.ts';
 import { fitsNameLimit } from './protocol/names.ts';
 import type { ResolvedOptions } from './options/types.ts';
 import { handleProxyTokenRequest } from './auth/token-endpoint.ts';
-import { isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
+import { hasDigestShape, isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
 import { forwardRegistryRequest } from './upstream/forward.ts';
 import { rewriteTagList } from './protocol/tag-list.ts';
 import { handleTokenRequest } from './upstream/client-token-relay.ts';
 
 const WRITE_PATH = /^\/v2\/(.+)\/(manifests|blobs)\/(.*)$/;
+/** Endpoints that only read: another method gets 405, as from distribution. */
+const READ_ONLY_ENDPOINT = /^\/v2\/.+\/(?:tags\/list|referrers\/[^/]+)$/;
 
 /** A registry request resolved to its upstream: the route, both names, and the query to send. */
 interface Target {
@@ -24,9 +26,10 @@ interface Target {
 
 function checkName(name: string | undefined): string {
   // itty-router hands us the raw path segment: anything percent-encoded (an encoded slash, a
-  // dot segment) fails the name grammar here instead of being decoded into a path trick.
+  // dot segment) fails the name grammar here instead of being decoded into a path trick. Such a
+  // name cannot exist: 404, as from distribution, whose routes do not match it.
   if (name === undefined || !isValidRepositoryName(name)) {
-    throw new OciError(400, 'NAME_INVALID', 'invalid repository name', { name: name?.slice(0, 300) });
+    throw ociError('nameUnknown', 'invalid repository name', { name: name?.slice(0, 300) });
   }
   return name;
 }
@@ -51,10 +54,10 @@ export function buildRouter(options: ResolvedOptions) {
     const url = new URL(original.url);
     const ns = url.searchParams.get('ns');
     const routeContext = selectRoute(context, hostOf(original, url), ns, clientName);
-    if (!routeContext) throw new OciError(404, 'NAME_UNKNOWN', 'no upstream serves this repository', { name: clientName });
+    if (!routeContext) throw ociError('nameUnknown', 'no upstream serves this repository', { name: clientName });
     const upstreamName = routeContext.names.toUpstream(clientName)!;
     if (!fitsNameLimit(upstreamName)) {
-      throw new OciError(400, 'NAME_INVALID', 'repository name too long once the proxy prefix is added', { name: clientName });
+      throw ociError('nameUnknown', 'repository name too long once the proxy prefix is added', { name: clientName });
     }
     await authorizeRegistryRequest(context, routeContext, original, clientName, action, tag, ns);
     return { routeContext, clientName, upstreamName, url, ns };
@@ -79,14 +82,16 @@ export function buildRouter(options: ResolvedOptions) {
       // have them send them; anonymous clients then get an anonymous token.
       const identity = await context.clientAuth.identify(original.headers.get('authorization'));
       if (!identity || identity.kind === 'anonymous') {
-        throw new OciError(401, 'UNAUTHORIZED', 'authentication required', null, {
+        throw ociError('unauthorized', 'authentication required', null, {
           'www-authenticate': proxyChallenge(context, original, undefined, identity ? undefined : 'invalid_token', ns),
         });
       }
     }
     const routeContext = selectRoute(context, hostOf(original, url), ns, undefined);
-    if (!routeContext || routeContext.route.tokenDance === 'proxy') {
-      // Nothing for the client to do upstream: the proxy authenticates there itself.
+    const isRead = request.method === 'GET' || request.method === 'HEAD';
+    if (!routeContext || routeContext.route.tokenDance === 'proxy' || !isRead) {
+      // Nothing for the client to do upstream: the proxy authenticates there itself. Other
+      // methods get what distribution gives them (200), without going upstream.
       return new Response(request.method === 'HEAD' ? null : '{}', {
         headers: { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' },
       });
@@ -99,9 +104,11 @@ export function buildRouter(options: ResolvedOptions) {
     const reference = request.params.reference!;
     if (!isValidReference(reference)) {
       checkName(request.params.name);
-      throw reference.includes(':')
-        ? new OciError(400, 'DIGEST_INVALID', 'invalid digest', { digest: reference.slice(0, 300) })
-        : new OciError(400, 'TAG_INVALID', 'invalid tag', { tag: reference.slice(0, 300) });
+      // A reference that is neither a tag nor a digest names no manifest (OCI conformance:
+      // 404 MANIFEST_UNKNOWN); an impossible digest is a bad digest, as for blobs.
+      throw hasDigestShape(reference)
+        ? ociError('digestInvalid', 'invalid digest', { digest: reference.slice(0, 300) })
+        : ociError('manifestUnknown', 'manifest unknown: the reference is neither a tag nor a digest', { reference: reference.slice(0, 300) });
     }
     const target = await resolveTarget(original, request.params.name, 'pull', reference.includes(':') ? undefined : reference);
     return forward(original, target, `manifests/${reference}`, upstreamSearch(target.url), 'pull');
@@ -111,7 +118,10 @@ export function buildRouter(options: ResolvedOptions) {
     const digest = request.params.digest!;
     if (!isValidDigest(digest)) {
       checkName(request.params.name);
-      throw new OciError(400, 'DIGEST_INVALID', 'invalid digest', { digest: digest.slice(0, 300) });
+      if (hasDigestShape(digest)) throw ociError('digestInvalid', 'invalid digest', { digest: digest.slice(0, 300) });
+      throw kind === 'blobs'
+        ? ociError('blobUnknown', 'blob unknown: not a digest', { digest: digest.slice(0, 300) })
+        : ociError('notFound', 'not a digest', { digest: digest.slice(0, 300) });
     }
     const target = await resolveTarget(original, request.params.name, 'pull');
     const response = await forward(original, target, `${kind}/${digest}`, upstreamSearch(target.url), 'pull');
@@ -133,12 +143,13 @@ export function buildRouter(options: ResolvedOptions) {
 
   const otherRegistryRequest = async (request: IRequest, original: Request) => {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
-    const match = isRead ? null : WRITE_PATH.exec(new URL(original.url).pathname);
+    const path = new URL(original.url).pathname;
+    const match = isRead ? null : WRITE_PATH.exec(path);
     if (!match) {
-      const readOnly = context.routes.every((candidate) => candidate.route.readOnly);
-      return !isRead && readOnly
-        ? ociErrorResponse(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' })
-        : ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy');
+      if (!isRead && READ_ONLY_ENDPOINT.test(path)) {
+        throw ociError('unsupported', `${request.method} is not supported on this endpoint`, null, { allow: 'GET, HEAD' });
+      }
+      throw ociError('notFound', path === '/v2/_catalog' ? 'the catalog is not served by the proxy' : 'this registry API endpoint is not served by the proxy');
     }
     // A manifest PUT/DELETE by tag writes that tag: tag rules apply to it as they do to pulls.
     const tag = match[2] === 'manifests' && !match[3]!.includes(':') ? match[3] : undefined;
@@ -167,8 +178,7 @@ export function buildRouter(options: ResolvedOptions) {
     context.clientAuth ? handleProxyTokenRequest(context, original) : handleTokenRequest(context, original);
 
   router
-    .get('/v2', ping)
-    .head('/v2', ping)
+    .all('/v2', ping)
     .get('/v2/:name+/manifests/:reference', manifest)
     .head('/v2/:name+/manifests/:reference', manifest)
     .get('/v2/:name+/blobs/:digest', byDigest('blobs'))
