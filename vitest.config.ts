@@ -11,6 +11,15 @@ export default defineConfig({
       },
       {
         test: {
+          // The package as it is installed, started and published: builds in scratch folders.
+          name: 'packaging',
+          include: ['test/packaging/**/*.test.ts'],
+          testTimeout: 200_000,
+          hookTimeout: 200_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           // Real registries, real skopeo: slower than unit tests, and they share ports/processes.
