@@ -1,10 +1,9 @@
 import { isOciError, ociError } from './protocol/errors.ts';
 import { resolveOptions } from './options/resolve.ts';
-import type { RegistryProxyOptions } from './options/types.ts';
+import type { FetchHandler, RegistryProxyOptions } from './options/types.ts';
 import { buildRouter } from './routes.ts';
 
-/** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */
-export type FetchHandler = (request: Request) => Promise<Response>;
+export type { FetchHandler } from './options/types.ts';
 
 /**
  * Creates the proxy. Options are validated here, once: a bad value throws a

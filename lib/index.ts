@@ -7,6 +7,8 @@ export type {
   RedirectPolicy,
   RegistryProxyOptions,
   RegistryProxyTimeouts,
+  ServeOptions,
+  ServerAddress,
   UpstreamCredentials,
   UpstreamCredentialsProvider,
   UpstreamRoute,

@@ -5,9 +5,11 @@ import { guardBody } from './guard-body.ts';
 import { createNodeFetch, NODE_BODY } from './upstream-fetch.ts';
 import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from '../serve-options.ts';
 
+export type { ServeOptions, ServerAddress } from '../../lib/options/types.ts';
+
 export type NodeServeOptions = ServeOptions;
 
-export interface RunningServer extends ServerAddress {
+export interface NodeServer extends ServerAddress {
   /** The underlying Node server. */
   server: Server;
 }
@@ -39,7 +41,7 @@ function pipedNodeBody(response: Response, nodeResponse: ServerResponse | undefi
 }
 
 /** Serves the proxy on `node:http`, with a keep-alive `node:http(s)` client for the upstream unless `fetch` is given. */
-export async function serve(options: NodeServeOptions = {}): Promise<RunningServer> {
+export async function serve(options: NodeServeOptions = {}): Promise<NodeServer> {
   const { port, hostname, handleSignals, drainTimeout, fetch: fetchHandler } = prepareServe({
     ...options,
     fetch: options.fetch ?? createNodeFetch({ idleTimeout: options.timeouts?.idle }),

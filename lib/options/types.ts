@@ -4,6 +4,9 @@
  * import it.
  */
 
+/** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */
+export type FetchHandler = (request: Request) => Promise<Response>;
+
 /** Upstream credentials held by the proxy, never shown to clients. */
 export type UpstreamCredentials =
   | { username: string; password: string }
@@ -249,4 +252,43 @@ export interface ResolvedClientAuth {
   tokenSecret: Uint8Array<ArrayBuffer>;
   tokenTtl: number;
   service: string;
+}
+
+/** One finished request, as adapters log it. Carries no headers, so never a credential. */
+export interface RequestLogEntry {
+  method: string;
+  /** Path only: query strings of token requests name accounts. */
+  path: string;
+  status: number;
+  /** Milliseconds until the response headers were ready (bodies stream on afterwards). */
+  durationMs: number;
+  userAgent: string | undefined;
+  request: Request;
+  response: Response;
+}
+
+/** What every runtime's `serve(options)` takes: the proxy's options plus where and how to listen. */
+export interface ServeOptions extends RegistryProxyOptions {
+  /** `0` picks a free port. @default 8080 */
+  port?: number;
+  /** @default '0.0.0.0' */
+  hostname?: string;
+  /** Drain and exit on SIGTERM / SIGINT (what a CLI and Cloud Run want). @default false */
+  handleSignals?: boolean;
+  /** How long shutdown waits for in-flight pulls before closing their connections. @default 30000 */
+  drainTimeout?: number;
+  /** Called once per request when its response starts. */
+  onRequest?: (entry: RequestLogEntry) => void;
+  /** Serve this handler instead of a new proxy built from the options. */
+  handler?: FetchHandler;
+}
+
+/** What every runtime's `serve` resolves to (each adapter adds its own `server`). */
+export interface ServerAddress {
+  /** e.g. `http://127.0.0.1:8080` */
+  url: string;
+  hostname: string;
+  port: number;
+  /** Stops accepting connections, lets in-flight requests finish (up to `drainTimeout`), then resolves. */
+  close(): Promise<void>;
 }
