@@ -6,13 +6,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          // The handler against msw upstreams, and the mocks' own self-checks beside them.
+          include: ['test/unit/**/*.test.ts', 'test/upstreams/**/*.test.ts'],
         },
       },
       {
         test: {
-          // The package as it is installed, started and published: builds in scratch folders.
           name: 'packaging',
+          // Builds, packs, installs and starts the package in scratch folders: seconds, not milliseconds.
           include: ['test/packaging/**/*.test.ts'],
           testTimeout: 200_000,
           hookTimeout: 200_000,

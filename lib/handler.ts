@@ -15,7 +15,7 @@ export type { FetchHandler } from './options/types.ts';
  */
 export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHandler {
   const resolved = resolveOptions(options);
-  const { router } = buildRouter(resolved);
+  const router = buildRouter(resolved);
 
   return async (request) => {
     try {

@@ -1,19 +1,17 @@
 import { IttyRouter, type IRequest } from 'itty-router';
 import { authorizeRegistryRequest, proxyChallenge } from './auth/authorization.ts';
 import type { Action } from './auth/client-auth.ts';
-import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
+import { createContext, type ProxyContext, type RouteContext } from './context.ts';
+import { requestHost } from './protocol/host.ts';
 import { ociError } from './protocol/errors.ts';
 import { fitsNameLimit } from './protocol/names.ts';
+import { parseRegistryPath } from './protocol/paths.ts';
 import type { ResolvedOptions } from './options/types.ts';
 import { handleProxyTokenRequest } from './auth/token-endpoint.ts';
 import { hasDigestShape, isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
 import { forwardRegistryRequest } from './upstream/forward.ts';
 import { rewriteTagList } from './protocol/tag-list.ts';
 import { handleTokenRequest } from './upstream/client-token-relay.ts';
-
-const WRITE_PATH = /^\/v2\/(.+)\/(manifests|blobs)\/(.*)$/;
-/** Endpoints that only read: another method gets 405, as from distribution. */
-const READ_ONLY_ENDPOINT = /^\/v2\/.+\/(?:tags\/list|referrers\/[^/]+)$/;
 
 /** A registry request resolved to its upstream: the route, both names, and the query to send. */
 interface Target {
@@ -53,7 +51,7 @@ export function buildRouter(options: ResolvedOptions) {
     const clientName = checkName(name);
     const url = new URL(original.url);
     const ns = url.searchParams.get('ns');
-    const routeContext = selectRoute(context, hostOf(original, url), ns, clientName);
+    const routeContext = context.selectRoute(hostOf(original, url), ns, clientName);
     if (!routeContext) throw ociError('nameUnknown', 'no upstream serves this repository', { name: clientName });
     const upstreamName = routeContext.names.toUpstream(clientName)!;
     if (!fitsNameLimit(upstreamName)) {
@@ -87,7 +85,7 @@ export function buildRouter(options: ResolvedOptions) {
         });
       }
     }
-    const routeContext = selectRoute(context, hostOf(original, url), ns, undefined);
+    const routeContext = context.selectRoute(hostOf(original, url), ns, undefined);
     const isRead = request.method === 'GET' || request.method === 'HEAD';
     if (!routeContext || routeContext.route.tokenDance === 'proxy' || !isRead) {
       // Nothing for the client to do upstream: the proxy authenticates there itself. Other
@@ -143,17 +141,19 @@ export function buildRouter(options: ResolvedOptions) {
 
   const otherRegistryRequest = async (request: IRequest, original: Request) => {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
-    const path = new URL(original.url).pathname;
-    const match = isRead ? null : WRITE_PATH.exec(path);
-    if (!match) {
-      if (!isRead && READ_ONLY_ENDPOINT.test(path)) {
+    const pathname = new URL(original.url).pathname;
+    const path = isRead ? undefined : parseRegistryPath(pathname);
+    const write = path?.kind === 'manifests' || path?.kind === 'blobs' ? path : undefined;
+    if (!write) {
+      // Endpoints that only read answer other methods with 405, as distribution does.
+      if (path && (path.kind === 'tags' ? path.rest === 'list' : !path.rest.includes('/'))) {
         throw ociError('unsupported', `${request.method} is not supported on this endpoint`, null, { allow: 'GET, HEAD' });
       }
-      throw ociError('notFound', path === '/v2/_catalog' ? 'the catalog is not served by the proxy' : 'this registry API endpoint is not served by the proxy');
+      throw ociError('notFound', pathname === '/v2/_catalog' ? 'the catalog is not served by the proxy' : 'this registry API endpoint is not served by the proxy');
     }
     // A manifest PUT/DELETE by tag writes that tag: tag rules apply to it as they do to pulls.
-    const tag = match[2] === 'manifests' && !match[3]!.includes(':') ? match[3] : undefined;
-    const target = await resolveTarget(original, match[1], 'push', tag);
+    const tag = write.kind === 'manifests' && !write.rest.includes(':') ? write.rest : undefined;
+    const target = await resolveTarget(original, write.name, 'push', tag);
     const url = new URL(original.url);
     url.searchParams.delete('ns');
     const from = url.searchParams.get('from');
@@ -164,7 +164,7 @@ export function buildRouter(options: ResolvedOptions) {
       if (source.routeContext !== target.routeContext) url.searchParams.delete('from'); // cannot mount across upstreams: upload instead
       else url.searchParams.set('from', source.upstreamName);
     }
-    return forward(original, target, `${match[2]}/${match[3]}`, url.search, 'pull,push');
+    return forward(original, target, `${write.kind}/${write.rest}`, url.search, 'pull,push');
   };
 
   const browser = (request: IRequest) => {
@@ -190,5 +190,5 @@ export function buildRouter(options: ResolvedOptions) {
     .post(options.tokenPath, token)
     .get('*', browser);
 
-  return { router, context };
+  return router;
 }

@@ -77,7 +77,7 @@ export const FILE_ONLY_SETTINGS = [
 
 /** The commands besides serving. */
 export const COMMANDS = [
-  { usage: 'registry-proxy hash-password < password.txt', description: 'print a hash for auth.users (password on standard input)', section: "The proxy's own users and tokens" },
+  { usage: 'registry-proxy hash-password [--iterations N] < password.txt', description: 'print a hash for auth.users (password on standard input)', section: "The proxy's own users and tokens" },
 ] as const;
 
 export function flagSyntax(flag: Flag): string {
@@ -86,14 +86,14 @@ export function flagSyntax(flag: Flag): string {
 
 /** `--help`. */
 export function usage(): string {
-  const lines = ['Usage: registry-proxy [options]', '       registry-proxy hash-password < password.txt', ''];
+  const lines = ['Usage: registry-proxy [options]', ...COMMANDS.map((command) => `       ${command.usage}`), ''];
   lines.push('Options (each also an environment variable; flags win over variables, variables over the config file):');
   for (const flag of FLAGS as readonly Flag[]) {
     const env = flag.env.length ? ` [${flag.env.join(', ')}]` : '';
     lines.push(`  ${flagSyntax(flag).padEnd(32)} ${flag.description}${env}`);
   }
   lines.push('', 'Commands:');
-  for (const command of COMMANDS) lines.push(`  ${command.usage.padEnd(46)} ${command.description} (README: "${command.section}")`);
+  for (const command of COMMANDS) lines.push(`  ${command.usage.padEnd(60)} ${command.description} (README: "${command.section}")`);
   lines.push('', 'Only in the --config file (JSON options, see README):');
   for (const setting of FILE_ONLY_SETTINGS) lines.push(`  ${setting.what.padEnd(46)} README: "${setting.section}"`);
   lines.push('', 'The README sections named are in README.md, which the package ships.');

@@ -1,6 +1,7 @@
 import { compileAccessRules } from '../auth/access-rules.ts';
 import { resolveClientAuth } from '../auth/options.ts';
 import { isValidRepositoryName } from '../protocol/reference.ts';
+import { validateCredentials } from '../upstream/credentials.ts';
 import { RegistryProxyOptionsError } from './error.ts';
 import { checkKnownKeys } from './schema.ts';
 import type {
@@ -10,7 +11,6 @@ import type {
   ResolvedOptions,
   ResolvedRoute,
   TokenDance,
-  UpstreamCredentials,
   UpstreamCredentialsProvider,
   UpstreamRoute,
   UpstreamSettings,
@@ -59,29 +59,6 @@ function positiveMilliseconds(option: string, value: number | undefined, fallbac
     throw new RegistryProxyOptionsError(option, `must be a number of milliseconds >= 0, got ${String(value)}`);
   }
   return value;
-}
-
-/** Checks the shape of credentials, whether configured statically or returned by a provider. */
-export function validateCredentials(value: unknown, option = 'credentials'): UpstreamCredentials {
-  if (typeof value === 'object' && value !== null) {
-    const record = value as Record<string, unknown>;
-    if (typeof record.authorization === 'string') {
-      if (!/^(basic|bearer) \S+$/i.test(record.authorization)) {
-        throw new RegistryProxyOptionsError(option, 'authorization must look like "Basic <base64>" or "Bearer <token>"');
-      }
-      return value as UpstreamCredentials;
-    }
-    if (typeof record.username === 'string' && typeof record.password === 'string') {
-      if (record.username === '' || record.username.includes(':')) {
-        throw new RegistryProxyOptionsError(option, 'username must be non-empty and must not contain ":"');
-      }
-      return value as UpstreamCredentials;
-    }
-  }
-  throw new RegistryProxyOptionsError(
-    option,
-    'must be { username, password }, { authorization }, or a function returning one of them',
-  );
 }
 
 function resolveCredentials(value: UpstreamSettings['credentials'], option: string): UpstreamCredentialsProvider | undefined {
