@@ -13,10 +13,10 @@ export default defineConfig({
       {
         test: {
           name: 'packaging',
-          // Builds, packs and installs the package into a scratch project: seconds, not milliseconds.
+          // Builds, packs, installs and starts the package in scratch folders: seconds, not milliseconds.
           include: ['test/packaging/**/*.test.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
+          testTimeout: 200_000,
+          hookTimeout: 200_000,
         },
       },
       {

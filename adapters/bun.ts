@@ -3,12 +3,13 @@ import { formatUrl, prepareServe, settleWithin, type ServeOptions, type ServerAd
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
 export { FsCacheStore } from './cache/fs-store.ts';
+export type { ServeOptions, ServerAddress } from '../lib/options/types.ts';
 
 /**
  * The few parts of the `Bun` global this adapter uses, typed here so that no Bun type reaches
  * the published declarations (srvx vendors its runtime types for the same reason).
  */
-interface BunServer {
+interface BunHttpServer {
   hostname: string;
   port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
@@ -19,7 +20,7 @@ interface BunGlobal {
     hostname: string;
     idleTimeout: number;
     fetch: (request: Request) => Response | Promise<Response>;
-  }): BunServer;
+  }): BunHttpServer;
 }
 
 /** Bun caps `idleTimeout` at 255 seconds. */
@@ -35,13 +36,13 @@ export interface BunServeOptions extends ServeOptions {
   idleTimeout?: number;
 }
 
-export interface BunRunningServer extends ServerAddress {
+export interface BunServer extends ServerAddress {
   /** The underlying `Bun.Server`. */
-  server: BunServer;
+  server: BunHttpServer;
 }
 
 /** Serves the proxy with `Bun.serve`. */
-export async function serve(options: BunServeOptions = {}): Promise<BunRunningServer> {
+export async function serve(options: BunServeOptions = {}): Promise<BunServer> {
   const bun = (globalThis as unknown as { Bun?: BunGlobal }).Bun;
   if (!bun) throw new Error('registry-proxy/bun: the Bun global is missing; use registry-proxy/node or /deno on other runtimes');
   const { idleTimeout = MAX_IDLE_SECONDS, ...rest } = options;

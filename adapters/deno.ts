@@ -2,6 +2,7 @@ import { formatUrl, prepareServe, settleWithin, type ServeOptions, type ServerAd
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
 export { FsCacheStore } from './cache/fs-store.ts';
+export type { ServeOptions, ServerAddress } from '../lib/options/types.ts';
 
 /**
  * The few parts of the `Deno` global this adapter uses, typed here so that no Deno type reaches
@@ -26,13 +27,13 @@ interface DenoGlobal {
 
 export type DenoServeOptions = ServeOptions;
 
-export interface DenoRunningServer extends ServerAddress {
+export interface DenoServer extends ServerAddress {
   /** The underlying `Deno.HttpServer`. */
   server: DenoHttpServer;
 }
 
 /** Serves the proxy with `Deno.serve`. */
-export async function serve(options: DenoServeOptions = {}): Promise<DenoRunningServer> {
+export async function serve(options: DenoServeOptions = {}): Promise<DenoServer> {
   const deno = (globalThis as unknown as { Deno?: DenoGlobal }).Deno;
   if (!deno) throw new Error('registry-proxy/deno: the Deno global is missing; use registry-proxy/node or /bun on other runtimes');
   const { port, hostname, handleSignals, drainTimeout, fetch } = prepareServe(options);

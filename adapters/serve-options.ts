@@ -1,41 +1,10 @@
 import { createRegistryProxy, type FetchHandler } from '../lib/handler.ts';
 import { RegistryProxyOptionsError } from '../lib/options/error.ts';
-import type { RegistryProxyOptions } from '../lib/options/types.ts';
-import { withRequestLog, type RequestLogEntry } from '../lib/request-log.ts';
-import { cacheOptionsFor, type ServeCacheOptions } from './cache/store-spec.ts';
+import type { RegistryProxyOptions, ServeOptions } from '../lib/options/types.ts';
+import { withRequestLog } from '../lib/request-log.ts';
+import { cacheOptionsFor } from './cache/store-spec.ts';
 
-export type { ServeCacheOptions } from './cache/store-spec.ts';
-
-/** What every runtime's `serve(options)` takes: the proxy's options plus where and how to listen. */
-export interface ServeOptions extends Omit<RegistryProxyOptions, 'cache'> {
-  /**
-   * The pull-through cache. `store` may be a directory path: the filesystem store.
-   * @example { store: '/var/cache/registry-proxy', maxSize: 50 * 1024 ** 3 }
-   */
-  cache?: ServeCacheOptions;
-  /** `0` picks a free port. @default 8080 */
-  port?: number;
-  /** @default '0.0.0.0' */
-  hostname?: string;
-  /** Drain and exit on SIGTERM / SIGINT (what a CLI and Cloud Run want). @default false */
-  handleSignals?: boolean;
-  /** How long shutdown waits for in-flight pulls before closing their connections. @default 30000 */
-  drainTimeout?: number;
-  /** Called once per request when its response starts. */
-  onRequest?: (entry: RequestLogEntry) => void;
-  /** Serve this handler instead of a new proxy built from the options. */
-  handler?: FetchHandler;
-}
-
-/** What every runtime's `serve` resolves to. */
-export interface ServerAddress {
-  /** e.g. `http://127.0.0.1:8080` */
-  url: string;
-  hostname: string;
-  port: number;
-  /** Stops accepting connections, lets in-flight requests finish (up to `drainTimeout`), then resolves. */
-  close(): Promise<void>;
-}
+export type { ServeCacheOptions, ServeOptions, ServerAddress } from '../lib/options/types.ts';
 
 export interface PreparedServe {
   port: number;

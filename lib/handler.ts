@@ -1,10 +1,9 @@
-import { isOciError, ociErrorResponse } from './protocol/errors.ts';
+import { isOciError, ociError } from './protocol/errors.ts';
 import { resolveOptions } from './options/resolve.ts';
-import type { RegistryProxyOptions } from './options/types.ts';
+import type { FetchHandler, RegistryProxyOptions } from './options/types.ts';
 import { buildRouter } from './routes.ts';
 
-/** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */
-export type FetchHandler = (request: Request) => Promise<Response>;
+export type { FetchHandler } from './options/types.ts';
 
 /**
  * Creates the proxy. Options are validated here, once: a bad value throws a
@@ -21,7 +20,7 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHa
   return async (request) => {
     try {
       const response = await router.fetch(request as never, request);
-      return response ?? ociErrorResponse(404, 'NOT_FOUND', 'not found');
+      return response ?? ociError('notFound', 'not found').toResponse();
     } catch (error) {
       if (isOciError(error)) {
         // Upstream failures are the operator's business too; client mistakes (4xx) are not.
@@ -29,7 +28,7 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHa
         return error.toResponse();
       }
       if (!request.signal.aborted) resolved.onError(error, request);
-      return ociErrorResponse(500, 'UNKNOWN', 'the proxy failed to handle this request');
+      return ociError('unknown', 'the proxy failed to handle this request').toResponse();
     }
   };
 }

@@ -16,6 +16,8 @@ export type {
   RedirectPolicy,
   RegistryProxyOptions,
   RegistryProxyTimeouts,
+  ServeOptions,
+  ServerAddress,
   UpstreamCredentials,
   UpstreamCredentialsProvider,
   UpstreamRoute,

@@ -1,17 +1,6 @@
-import type { FetchHandler } from './handler.ts';
+import type { FetchHandler, RequestLogEntry } from './options/types.ts';
 
-/** One finished request, as adapters log it. Carries no headers, so never a credential. */
-export interface RequestLogEntry {
-  method: string;
-  /** Path only: query strings of token requests name accounts. */
-  path: string;
-  status: number;
-  /** Milliseconds until the response headers were ready (bodies stream on afterwards). */
-  durationMs: number;
-  userAgent: string | undefined;
-  request: Request;
-  response: Response;
-}
+export type { RequestLogEntry } from './options/types.ts';
 
 /** Wraps a handler so every response is reported to `log`; a failing logger never fails a request. */
 export function withRequestLog(handler: FetchHandler, log: (entry: RequestLogEntry) => void): FetchHandler {

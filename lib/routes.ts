@@ -3,12 +3,12 @@ import { authorizeRegistryRequest, proxyChallenge } from './auth/authorization.t
 import type { Action } from './auth/client-auth.ts';
 import { createContext, type ProxyContext, type RouteContext } from './context.ts';
 import { requestHost } from './protocol/host.ts';
-import { isOciError, OciError, ociErrorResponse } from './protocol/errors.ts';
+import { isOciError, ociError } from './protocol/errors.ts';
 import { fitsNameLimit } from './protocol/names.ts';
 import { parseRegistryPath } from './protocol/paths.ts';
 import type { ResolvedOptions } from './options/types.ts';
 import { handleProxyTokenRequest } from './auth/token-endpoint.ts';
-import { isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
+import { hasDigestShape, isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
 import { forwardRegistryRequest } from './upstream/forward.ts';
 import type { PullKind } from './cache/registry-cache.ts';
 import { rewriteTagList } from './protocol/tag-list.ts';
@@ -25,9 +25,10 @@ interface Target {
 
 function checkName(name: string | undefined): string {
   // itty-router hands us the raw path segment: anything percent-encoded (an encoded slash, a
-  // dot segment) fails the name grammar here instead of being decoded into a path trick.
+  // dot segment) fails the name grammar here instead of being decoded into a path trick. Such a
+  // name cannot exist: 404, as from distribution, whose routes do not match it.
   if (name === undefined || !isValidRepositoryName(name)) {
-    throw new OciError(400, 'NAME_INVALID', 'invalid repository name', { name: name?.slice(0, 300) });
+    throw ociError('nameUnknown', 'invalid repository name', { name: name?.slice(0, 300) });
   }
   return name;
 }
@@ -52,10 +53,10 @@ export function buildRouter(options: ResolvedOptions) {
     const url = new URL(original.url);
     const ns = url.searchParams.get('ns');
     const routeContext = context.selectRoute(hostOf(original, url), ns, clientName);
-    if (!routeContext) throw new OciError(404, 'NAME_UNKNOWN', 'no upstream serves this repository', { name: clientName });
+    if (!routeContext) throw ociError('nameUnknown', 'no upstream serves this repository', { name: clientName });
     const upstreamName = routeContext.names.toUpstream(clientName)!;
     if (!fitsNameLimit(upstreamName)) {
-      throw new OciError(400, 'NAME_INVALID', 'repository name too long once the proxy prefix is added', { name: clientName });
+      throw ociError('nameUnknown', 'repository name too long once the proxy prefix is added', { name: clientName });
     }
     await authorizeRegistryRequest(context, routeContext, original, clientName, action, tag, ns);
     return { routeContext, clientName, upstreamName, url, ns };
@@ -103,7 +104,7 @@ export function buildRouter(options: ResolvedOptions) {
       // have them send them; anonymous clients then get an anonymous token.
       const identity = await context.clientAuth.identify(original.headers.get('authorization'));
       if (!identity || identity.kind === 'anonymous') {
-        throw new OciError(401, 'UNAUTHORIZED', 'authentication required', null, {
+        throw ociError('unauthorized', 'authentication required', null, {
           'www-authenticate': proxyChallenge(context, original, undefined, identity ? undefined : 'invalid_token', ns),
         });
       }
@@ -113,8 +114,10 @@ export function buildRouter(options: ResolvedOptions) {
       new Response(request.method === 'HEAD' ? null : '{}', {
         headers: { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' },
       });
-    // Nothing for the client to do upstream: the proxy authenticates there itself.
-    if (!routeContext || routeContext.route.tokenDance === 'proxy') return answerItself();
+    // Nothing for the client to do upstream: the proxy authenticates there itself. Other
+    // methods get what distribution gives them (200), without going upstream.
+    const isRead = request.method === 'GET' || request.method === 'HEAD';
+    if (!routeContext || routeContext.route.tokenDance === 'proxy' || !isRead) return answerItself();
     // The client does the upstream's dance: its ping shows the upstream's challenge, rewritten.
     try {
       return await forwardRegistryRequest(context, routeContext, original, { path: '/v2/', search: '', scope: '' });
@@ -129,9 +132,11 @@ export function buildRouter(options: ResolvedOptions) {
     const reference = request.params.reference!;
     if (!isValidReference(reference)) {
       checkName(request.params.name);
-      throw reference.includes(':')
-        ? new OciError(400, 'DIGEST_INVALID', 'invalid digest', { digest: reference.slice(0, 300) })
-        : new OciError(400, 'TAG_INVALID', 'invalid tag', { tag: reference.slice(0, 300) });
+      // A reference that is neither a tag nor a digest names no manifest (OCI conformance:
+      // 404 MANIFEST_UNKNOWN); an impossible digest is a bad digest, as for blobs.
+      throw hasDigestShape(reference)
+        ? ociError('digestInvalid', 'invalid digest', { digest: reference.slice(0, 300) })
+        : ociError('manifestUnknown', 'manifest unknown: the reference is neither a tag nor a digest', { reference: reference.slice(0, 300) });
     }
     const target = await resolveTarget(original, request.params.name, 'pull', reference.includes(':') ? undefined : reference);
     return pull(original, target, 'manifests', reference);
@@ -141,7 +146,10 @@ export function buildRouter(options: ResolvedOptions) {
     const digest = request.params.digest!;
     if (!isValidDigest(digest)) {
       checkName(request.params.name);
-      throw new OciError(400, 'DIGEST_INVALID', 'invalid digest', { digest: digest.slice(0, 300) });
+      if (hasDigestShape(digest)) throw ociError('digestInvalid', 'invalid digest', { digest: digest.slice(0, 300) });
+      throw kind === 'blobs'
+        ? ociError('blobUnknown', 'blob unknown: not a digest', { digest: digest.slice(0, 300) })
+        : ociError('notFound', 'not a digest', { digest: digest.slice(0, 300) });
     }
     const target = await resolveTarget(original, request.params.name, 'pull');
     const response = await pull(original, target, kind, digest);
@@ -163,13 +171,15 @@ export function buildRouter(options: ResolvedOptions) {
 
   const otherRegistryRequest = async (request: IRequest, original: Request) => {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
-    const path = isRead ? undefined : parseRegistryPath(new URL(original.url).pathname);
+    const pathname = new URL(original.url).pathname;
+    const path = isRead ? undefined : parseRegistryPath(pathname);
     const write = path?.kind === 'manifests' || path?.kind === 'blobs' ? path : undefined;
     if (!write) {
-      const readOnly = context.routes.every((candidate) => candidate.route.readOnly);
-      return !isRead && readOnly
-        ? ociErrorResponse(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' })
-        : ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy');
+      // Endpoints that only read answer other methods with 405, as distribution does.
+      if (path && (path.kind === 'tags' ? path.rest === 'list' : !path.rest.includes('/'))) {
+        throw ociError('unsupported', `${request.method} is not supported on this endpoint`, null, { allow: 'GET, HEAD' });
+      }
+      throw ociError('notFound', pathname === '/v2/_catalog' ? 'the catalog is not served by the proxy' : 'this registry API endpoint is not served by the proxy');
     }
     // A manifest PUT/DELETE by tag writes that tag: tag rules apply to it as they do to pulls.
     const tag = write.kind === 'manifests' && !write.rest.includes(':') ? write.rest : undefined;
@@ -198,8 +208,7 @@ export function buildRouter(options: ResolvedOptions) {
     context.clientAuth ? handleProxyTokenRequest(context, original) : handleTokenRequest(context, original);
 
   router
-    .get('/v2', ping)
-    .head('/v2', ping)
+    .all('/v2', ping)
     .get('/v2/:name+/manifests/:reference', manifest)
     .head('/v2/:name+/manifests/:reference', manifest)
     .get('/v2/:name+/blobs/:digest', byDigest('blobs'))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the system tools the integration tests drive are installed:
-#   docker-registry (CNCF distribution), skopeo, htpasswd (apache2-utils), curl, openssl.
+#   docker-registry (CNCF distribution), skopeo, htpasswd (apache2-utils), curl, openssl,
+#   containerd and ctr (the README's containerd mirror recipe is run with them).
 # Idempotent and quiet when everything is present. When something is missing it installs it
 # with apt-get (as root, or through sudo when available); otherwise it prints exactly what to
 # install and exits 1. Called by `npm test` (pretest) and by .ci/run.
@@ -13,14 +14,16 @@ declare -A PACKAGE=(
   [htpasswd]=apache2-utils
   [curl]=curl
   [openssl]=openssl
+  [containerd]=containerd
+  [ctr]=containerd
 )
-ORDER=(docker-registry skopeo htpasswd curl openssl)
+ORDER=(docker-registry skopeo htpasswd curl openssl containerd ctr)
 
 missing_packages() {
   local cmd
   for cmd in "${ORDER[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || printf '%s\n' "${PACKAGE[$cmd]}"
-  done
+  done | sort -u
 }
 
 mapfile -t missing < <(missing_packages)
@@ -29,7 +32,7 @@ mapfile -t missing < <(missing_packages)
 echo "system-deps: missing packages: ${missing[*]}" >&2
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "system-deps: no apt-get here; install these yourself: ${missing[*]} (commands: docker-registry skopeo htpasswd curl openssl)" >&2
+  echo "system-deps: no apt-get here; install these yourself: ${missing[*]} (commands: ${ORDER[*]})" >&2
   exit 1
 fi
 

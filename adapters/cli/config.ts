@@ -1,4 +1,9 @@
+import { OPTIONS_SCHEMA } from '../../lib/options/schema.ts';
+import { parseUpstream } from '../../lib/options/resolve.ts';
 import type { RegistryProxyOptions } from '../../lib/options/types.ts';
+import { FLAGS, type Flag, type FlagName } from './flags.ts';
+
+export { usage } from './flags.ts';
 
 /**
  * Turns command-line flags and environment variables into options, for the CLI of every runtime.
@@ -12,8 +17,10 @@ export interface CliConfig {
   port: number;
   hostname: string;
   log: 'text' | 'json' | 'off';
-  /** Where each option came from (`--upstream`, `REGISTRY_HOST`…), to name it in errors. */
+  /** Where each option came from (`--upstream`, `REGISTRY_HOST`, `options.json`…), by option path, to name it in errors. */
   sources: Record<string, string>;
+  /** The config files among `sources`. */
+  fileSources: Set<string>;
   /** A JSON options file to read and merge under the flags (`--config`). */
   configFile: { path: string; source: string } | undefined;
   /** The cache store to build (`--cache`): a directory or `s3://bucket/prefix`, with its S3 endpoint. */
@@ -35,58 +42,8 @@ export class ConfigError extends Error {
   }
 }
 
-interface Setting {
-  flag: string;
-  env: string[];
-  boolean?: boolean;
-  description: string;
-}
-
-const SETTINGS = {
-  upstream: { flag: 'upstream', env: ['REGISTRY_PROXY_UPSTREAM', 'REGISTRY_HOST'], description: 'registry to front: URL or host (default docker.io)' },
-  prefix: { flag: 'prefix', env: ['REGISTRY_PROXY_PREFIX', 'REPO_PREFIX'], description: 'repository prefix added upstream, e.g. my-project/my-repo' },
-  username: { flag: 'username', env: ['REGISTRY_PROXY_USERNAME'], description: 'upstream username held by the proxy' },
-  password: { flag: 'password', env: ['REGISTRY_PROXY_PASSWORD'], description: 'upstream password held by the proxy' },
-  passwordFile: { flag: 'password-file', env: ['REGISTRY_PROXY_PASSWORD_FILE'], description: 'file holding the upstream password' },
-  authHeader: { flag: 'auth-header', env: ['REGISTRY_PROXY_AUTH_HEADER', 'AUTH_HEADER'], description: 'literal upstream Authorization value ("Basic …" / "Bearer …")' },
-  googleCredentials: { flag: 'google-credentials', env: ['GOOGLE_APPLICATION_CREDENTIALS'], description: 'service-account JSON key file, sent as _json_key (GCR / Artifact Registry)' },
-  redirects: { flag: 'redirects', env: ['REGISTRY_PROXY_REDIRECTS'], description: 'pass | follow: what to do with upstream blob redirects (default pass)' },
-  browserRedirect: { flag: 'browser-redirect', env: ['REGISTRY_PROXY_BROWSER_REDIRECT'], description: 'URL that GET / redirects browsers to' },
-  disableBrowserRedirects: { flag: 'no-browser-redirect', env: ['DISABLE_BROWSER_REDIRECTS'], boolean: true, description: 'no browser redirect' },
-  allowPush: { flag: 'allow-push', env: ['REGISTRY_PROXY_ALLOW_PUSH'], boolean: true, description: 'pass writes (push) through instead of 405' },
-  publicUrl: { flag: 'public-url', env: ['REGISTRY_PROXY_PUBLIC_URL'], description: 'the public URL clients use, for token realms' },
-  trustForwarded: { flag: 'trust-forwarded', env: ['REGISTRY_PROXY_TRUST_FORWARDED'], boolean: true, description: 'honour X-Forwarded-Proto/-Host' },
-  tokenPath: { flag: 'token-path', env: ['REGISTRY_PROXY_TOKEN_PATH'], description: 'path of the proxy token endpoint (default /_token)' },
-  timeout: { flag: 'timeout', env: ['REGISTRY_PROXY_TIMEOUT'], description: 'ms to wait for upstream headers (default 30000)' },
-  idleTimeout: { flag: 'idle-timeout', env: ['REGISTRY_PROXY_IDLE_TIMEOUT'], description: 'ms a body may stall before it is aborted (default 60000, 0 = off)' },
-  port: { flag: 'port', env: ['REGISTRY_PROXY_PORT', 'PORT'], description: 'listen port (default 8080)' },
-  host: { flag: 'host', env: ['REGISTRY_PROXY_HOST', 'HOST'], description: 'listen address (default 0.0.0.0)' },
-  log: { flag: 'log', env: ['REGISTRY_PROXY_LOG'], description: 'text | json | off (default text)' },
-  config: { flag: 'config', env: ['REGISTRY_PROXY_CONFIG'], description: 'JSON file with options: upstreams routing table, auth, …' },
-  upstreams: { flag: 'upstreams', env: ['REGISTRY_PROXY_UPSTREAMS'], description: 'the upstreams routing table as JSON (see README)' },
-  cache: { flag: 'cache', env: ['REGISTRY_PROXY_CACHE'], description: 'pull-through cache: a directory, or s3://bucket/prefix (AWS_* credentials)' },
-  cacheMaxSize: { flag: 'cache-max-size', env: ['REGISTRY_PROXY_CACHE_MAX_SIZE'], description: 'bytes the cache keeps, e.g. 50GiB (default 10GiB)' },
-  cacheEndpoint: { flag: 'cache-endpoint', env: ['REGISTRY_PROXY_CACHE_ENDPOINT'], description: 'S3-compatible endpoint for s3:// caches (MinIO, R2, GCS)' },
-  cacheTagFreshness: { flag: 'cache-tag-freshness', env: ['REGISTRY_PROXY_CACHE_TAG_FRESHNESS'], description: 'seconds a tag is served without a HEAD upstream (default 0)' },
-  cacheStaleIfError: { flag: 'cache-stale-if-error', env: ['REGISTRY_PROXY_CACHE_STALE_IF_ERROR'], description: 'seconds stale tags are served while upstream fails (default 604800)' },
-  cacheRedirect: { flag: 'cache-redirect', env: ['REGISTRY_PROXY_CACHE_REDIRECT'], boolean: true, description: 'answer s3:// cache hits with a presigned redirect' },
-  help: { flag: 'help', env: [], boolean: true, description: 'show this help' },
-} satisfies Record<string, Setting>;
-
-type SettingName = keyof typeof SETTINGS;
-
-export function usage(): string {
-  const lines = ['Usage: registry-proxy [options]', '', 'Every option can also be set by environment variable.', ''];
-  for (const setting of Object.values(SETTINGS) as Setting[]) {
-    const flag = `--${setting.flag}${setting.boolean ? '' : ' <value>'}`;
-    const env = setting.env.length ? ` [${setting.env.join(', ')}]` : '';
-    lines.push(`  ${flag.padEnd(28)} ${setting.description}${env}`);
-  }
-  return lines.join('\n');
-}
-
 function parseArgv(argv: string[]): Map<string, string> {
-  const byFlag = new Map<string, Setting>((Object.values(SETTINGS) as Setting[]).map((setting) => [setting.flag, setting]));
+  const byFlag = new Map<string, Flag>((FLAGS as readonly Flag[]).map((flag) => [flag.flag, flag]));
   const values = new Map<string, string>();
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
@@ -95,16 +52,16 @@ function parseArgv(argv: string[]): Map<string, string> {
       continue;
     }
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    const setting = match ? byFlag.get(match[1]!) : undefined;
-    if (!match || !setting) throw new ConfigError(arg, 'is not a known option (see --help)');
-    if (setting.boolean) {
-      values.set(setting.flag, match[2] ?? 'true');
+    const flag = match ? byFlag.get(match[1]!) : undefined;
+    if (!match || !flag) throw new ConfigError(arg, 'is not a known option (see --help)');
+    if (flag.value === 'switch') {
+      values.set(flag.flag, match[2] ?? 'true');
     } else if (match[2] !== undefined) {
-      values.set(setting.flag, match[2]);
+      values.set(flag.flag, match[2]);
     } else {
       const next = argv[++index];
-      if (next === undefined) throw new ConfigError(`--${setting.flag}`, 'needs a value');
-      values.set(setting.flag, next);
+      if (next === undefined) throw new ConfigError(`--${flag.flag}`, 'needs a value');
+      values.set(flag.flag, next);
     }
   }
   return values;
@@ -116,52 +73,83 @@ function parseBoolean(source: string, value: string): boolean {
   throw new ConfigError(source, `must be true or false, got ${JSON.stringify(value)}`);
 }
 
-function parseInteger(source: string, value: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(source, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+/** A setting's text as the value its table entry says it is. */
+function convert(flag: Flag, found: Found): unknown {
+  const { value: text, source } = found;
+  const kind = flag.value;
+  if (kind === 'text') return text;
+  // DISABLE_BROWSER_REDIRECTS: the Go proxy treats any non-empty value as "on".
+  if (kind === 'switch') return source === 'DISABLE_BROWSER_REDIRECTS' || parseBoolean(source, text);
+  if (kind === 'json') return parseJson(source, text);
+  if ('oneOf' in kind) {
+    if (!kind.oneOf.includes(text)) {
+      throw new ConfigError(source, `must be ${kind.oneOf.slice(0, -1).join(', ')} or ${kind.oneOf.at(-1)}, got ${JSON.stringify(text)}`);
+    }
+    return text;
   }
-  return Number(value);
+  const [min, max] = kind.integer;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ConfigError(source, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+/** Sets `timeouts.headers` in `{ timeouts: { … } }`. */
+function setOption(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let object = target;
+  for (const key of keys.slice(0, -1)) object = (object[key] ??= {}) as Record<string, unknown>;
+  object[keys.at(-1)!] = value;
+}
+
+interface Found {
+  value: string;
+  /** `--upstream` or the variable's name. */
+  source: string;
 }
 
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): CliConfig {
   const flags = parseArgv(argv);
   const sources: Record<string, string> = {};
-  const read = (name: SettingName): { value: string; source: string } | undefined => {
-    const setting: Setting = SETTINGS[name];
-    const flagValue = flags.get(setting.flag);
-    if (flagValue !== undefined) return { value: flagValue, source: `--${setting.flag}` };
-    for (const variable of setting.env) {
+  const table = new Map<string, Flag>((FLAGS as readonly Flag[]).map((flag) => [flag.flag, flag]));
+  const read = (name: FlagName): Found | undefined => {
+    const flag = table.get(name)!;
+    const flagValue = flags.get(flag.flag);
+    if (flagValue !== undefined) return { value: flagValue, source: `--${flag.flag}` };
+    for (const variable of flag.env) {
       const value = env[variable];
-      // DISABLE_BROWSER_REDIRECTS: the Go proxy treats any non-empty value as "on".
       if (value !== undefined && value !== '') return { value, source: variable };
     }
     return undefined;
   };
-  const flag = (name: SettingName): boolean => {
+  const valueOf = <T>(name: FlagName): { value: T; source: string } | undefined => {
     const found = read(name);
-    if (!found) return false;
-    if (name === 'disableBrowserRedirects' && found.source === 'DISABLE_BROWSER_REDIRECTS') return true;
-    return parseBoolean(found.source, found.value);
+    return found && { value: convert(table.get(name)!, found) as T, source: found.source };
   };
 
-  const proxy: RegistryProxyOptions = {};
-  const upstream = read('upstream');
-  if (upstream) {
-    proxy.upstream = upstream.value;
-    sources.upstream = upstream.source;
-  }
-  const prefix = read('prefix');
-  if (prefix) {
-    proxy.repositoryPrefix = prefix.value;
-    sources.repositoryPrefix = prefix.source;
+  // Every flag that sets one library option does it the same way, from the table; where two set
+  // the same option, the later one wins (`--no-browser-redirect` over `--browser-redirect`).
+  const proxy: Record<string, unknown> = {};
+  for (const flag of FLAGS as readonly Flag[]) {
+    if (flag.option === undefined) continue;
+    const found = valueOf<unknown>(flag.flag as FlagName);
+    if (found === undefined) continue;
+    if (flag.value === 'switch') {
+      if (found.value !== true) continue; // `--allow-push=false` leaves the default
+      setOption(proxy, flag.option, flag.set);
+    } else {
+      setOption(proxy, flag.option, found.value);
+    }
+    sources[flag.option] = found.source;
   }
 
+  // The credential flags combine into one option.
   let passwordFile: CliConfig['passwordFile'];
   const username = read('username');
   const password = read('password');
-  const passwordFromFile = read('passwordFile');
-  const authHeader = read('authHeader');
-  const googleCredentials = read('googleCredentials');
+  const passwordFromFile = read('password-file');
+  const authHeader = read('auth-header');
+  const googleCredentials = read('google-credentials');
   if (authHeader) {
     proxy.credentials = { authorization: authHeader.value };
     sources.credentials = authHeader.source;
@@ -181,81 +169,40 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     sources.credentials = googleCredentials.source;
   }
 
-  const redirects = read('redirects');
-  if (redirects) {
-    proxy.redirects = redirects.value as RegistryProxyOptions['redirects'];
-    sources.redirects = redirects.source;
-  }
-
-  const browserRedirect = read('browserRedirect');
-  if (flag('disableBrowserRedirects')) {
-    proxy.browserRedirect = false;
-  } else if (browserRedirect) {
-    proxy.browserRedirect = browserRedirect.value;
-    sources.browserRedirect = browserRedirect.source;
-  } else if (upstream?.source === 'REGISTRY_HOST') {
+  if (proxy.browserRedirect === undefined && sources.upstream === 'REGISTRY_HOST') {
     // The Go proxy sends browsers to the upstream's web page for the repository.
-    proxy.browserRedirect = `https://${upstream.value}/${prefix?.value ?? ''}`;
-    sources.browserRedirect = 'REGISTRY_HOST';
+    const target = browserRedirectFor(String(proxy.upstream), proxy.repositoryPrefix as string | undefined);
+    if (target !== undefined) {
+      proxy.browserRedirect = target;
+      sources.browserRedirect = 'REGISTRY_HOST';
+    }
   }
 
-  if (flag('allowPush')) proxy.readOnly = false;
-  const publicUrl = read('publicUrl');
-  if (publicUrl) {
-    proxy.publicUrl = publicUrl.value;
-    sources.publicUrl = publicUrl.source;
-  }
-  if (flag('trustForwarded')) proxy.trustForwardedHeaders = true;
-  const tokenPath = read('tokenPath');
-  if (tokenPath) {
-    proxy.tokenPath = tokenPath.value;
-    sources.tokenPath = tokenPath.source;
-  }
-  const timeout = read('timeout');
-  const idleTimeout = read('idleTimeout');
-  if (timeout || idleTimeout) {
-    proxy.timeouts = {};
-    if (timeout) proxy.timeouts.headers = parseInteger(timeout.source, timeout.value, 1, 3_600_000);
-    if (idleTimeout) proxy.timeouts.idle = parseInteger(idleTimeout.source, idleTimeout.value, 0, 3_600_000);
-  }
-
+  // The cache flags build a store (`cacheFromConfig`), merged over the config file's `cache`.
   const cache = read('cache');
-  const cacheEndpoint = read('cacheEndpoint');
   const cacheSettings: CliConfig['cacheSettings'] = {};
-  const cacheMaxSize = read('cacheMaxSize');
+  const cacheMaxSize = read('cache-max-size');
   if (cacheMaxSize) cacheSettings.maxSize = parseSize(cacheMaxSize.source, cacheMaxSize.value);
-  const tagFreshness = read('cacheTagFreshness');
-  if (tagFreshness) cacheSettings.tagFreshness = parseInteger(tagFreshness.source, tagFreshness.value, 0, 31_536_000);
-  const staleIfError = read('cacheStaleIfError');
-  if (staleIfError) cacheSettings.staleIfError = parseInteger(staleIfError.source, staleIfError.value, 0, 31_536_000);
-  if (flag('cacheRedirect')) cacheSettings.redirect = true;
+  const tagFreshness = valueOf<number>('cache-tag-freshness');
+  if (tagFreshness) cacheSettings.tagFreshness = tagFreshness.value;
+  const staleIfError = valueOf<number>('cache-stale-if-error');
+  if (staleIfError) cacheSettings.staleIfError = staleIfError.value;
+  if (valueOf<boolean>('cache-redirect')?.value === true) cacheSettings.redirect = true;
   if (cache) sources.cache = cache.source;
 
-  const upstreams = read('upstreams');
-  if (upstreams) {
-    proxy.upstreams = parseJson(upstreams.source, upstreams.value) as RegistryProxyOptions['upstreams'];
-    sources.upstreams = upstreams.source;
-  }
   const configFile = read('config');
-
-  const port = read('port');
-  const host = read('host');
-  const log = read('log');
-  if (log && log.value !== 'text' && log.value !== 'json' && log.value !== 'off') {
-    throw new ConfigError(log.source, `must be text, json or off, got ${JSON.stringify(log.value)}`);
-  }
-
   return {
-    proxy,
-    port: port ? parseInteger(port.source, port.value, 0, 65535) : 8080,
-    hostname: host?.value ?? '0.0.0.0',
-    log: (log?.value as CliConfig['log'] | undefined) ?? 'text',
+    proxy: proxy as RegistryProxyOptions,
+    port: valueOf<number>('port')?.value ?? 8080,
+    hostname: read('host')?.value ?? '0.0.0.0',
+    log: valueOf<CliConfig['log']>('log')?.value ?? 'text',
     sources,
+    fileSources: new Set(),
     passwordFile,
-    cacheStore: cache && { location: cache.value, source: cache.source, endpoint: cacheEndpoint?.value },
+    cacheStore: cache && { location: cache.value, source: cache.source, endpoint: read('cache-endpoint')?.value },
     cacheSettings,
     configFile: configFile && { path: configFile.value, source: configFile.source },
-    help: flag('help'),
+    help: valueOf<boolean>('help')?.value ?? false,
   };
 }
 
@@ -272,6 +219,21 @@ export function parseSize(source: string, value: string): number {
   return bytes;
 }
 
+/**
+ * `https://gcr.io/my-project` for `REGISTRY_HOST=gcr.io`, as the Go proxy does; from a URL
+ * (`http://127.0.0.1:5000`) its origin. None when the value is not a registry address: the
+ * proxy then refuses it as its upstream anyway.
+ */
+function browserRedirectFor(upstream: string, prefix: string | undefined): string | undefined {
+  let origin: string;
+  try {
+    origin = /^[a-z][a-z0-9+.-]*:\/\//i.test(upstream) ? parseUpstream(upstream).origin : new URL(`https://${upstream}`).origin;
+  } catch {
+    return undefined;
+  }
+  return `${origin}/${(prefix ?? '').replace(/^\/+/, '')}`;
+}
+
 function parseJson(source: string, text: string): unknown {
   try {
     return JSON.parse(text);
@@ -283,35 +245,86 @@ function parseJson(source: string, text: string): unknown {
 /**
  * Merges a JSON options file under the flags and variables, which win. Route credentials may
  * name an environment variable (`"passwordEnv": "GHCR_TOKEN"`) so the file holds no secret.
+ * Errors name the file as the user gave it (`options.json: redirects must be …`).
  */
 export function applyConfigFile(config: CliConfig, text: string, env: Record<string, string | undefined>): void {
-  const source = config.configFile!.source;
-  const file = parseJson(source, text);
-  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ConfigError(source, 'must hold a JSON object of options');
-  const options = file as Record<string, unknown>;
-  const routes = Array.isArray(options.upstreams) ? (options.upstreams as Record<string, unknown>[]) : [];
+  const file = config.configFile!.path;
+  const options = parseJson(file, text);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ConfigError(file, 'must hold a JSON object of options');
+  for (const key of Object.keys(options)) {
+    // The command's own settings are flags and variables: say so instead of "not a known option".
+    if (key in OPTIONS_SCHEMA) continue; // an option of the library (`cache`), which a flag may also build
+    const flag = (FLAGS as readonly Flag[]).find((candidate) => candidate.option === undefined && candidate.flag === key);
+    if (flag) throw new ConfigError(`${file}:`, `${key} is set by --${flag.flag} or ${flag.env.join(' / ')}, not in the config file`);
+  }
+  const record = options as Record<string, unknown>;
+  const routes = Array.isArray(record.upstreams) ? (record.upstreams as Record<string, unknown>[]) : [];
   for (const [index, route] of routes.entries()) {
     const credentials = route?.credentials as Record<string, unknown> | undefined;
     if (credentials && typeof credentials.passwordEnv === 'string') {
       const password = env[credentials.passwordEnv];
       if (password === undefined) {
-        throw new ConfigError(source, `upstreams[${index}].credentials.passwordEnv names ${credentials.passwordEnv}, which is not set`);
+        throw new ConfigError(`${file}:`, `upstreams[${index}].credentials.passwordEnv names ${credentials.passwordEnv}, which is not set`);
       }
-      route.credentials = { username: credentials.username, password };
+      const { passwordEnv: _passwordEnv, ...rest } = credentials;
+      route.credentials = { ...rest, password };
     }
   }
-  for (const key of Object.keys(options)) config.sources[key] ??= source;
-  config.proxy = { ...(options as RegistryProxyOptions), ...config.proxy };
+  for (const key of Object.keys(record)) {
+    if (!Object.keys(config.sources).some((option) => option === key || option.startsWith(`${key}.`))) config.sources[key] = file;
+  }
+  config.fileSources.add(file);
+  config.proxy = mergeUnder(config.proxy as Record<string, unknown>, record) as RegistryProxyOptions;
 }
 
-/** Names the flag, variable or file behind an option in a creation error. */
+/** Options that flags set one part of (`--timeout` sets `timeouts.headers`). */
+const NESTED_BY_FLAGS = new Set((FLAGS as readonly Flag[]).flatMap((flag) => (flag.option?.includes('.') ? [flag.option.split('.')[0]!] : [])));
+
+/** Flags over file; `--timeout` keeps the file's `timeouts.idle`. */
+function mergeUnder(over: Record<string, unknown>, under: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...under, ...over };
+  for (const key of NESTED_BY_FLAGS) {
+    if (isObject(over[key]) && isObject(under[key])) merged[key] = { ...under[key], ...over[key] };
+  }
+  return merged;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Names the flag, variable or file behind an option in a creation error, once:
+ * `--redirects must be …`, `options.json: upstreams[2].namespace is not a known option…`,
+ * `--allow-push: readOnly must stay true …`.
+ */
 export function describeOptionError(error: { option: string; message: string }, config: CliConfig): string {
-  const root = error.option.split(/[ .([]/)[0]!;
-  const source = config.sources[root];
   const message = error.message.replace(/^registry-proxy: option "[^"]+" /, '');
-  if (!source) return error.message;
-  // Inside JSON (a routing table, a config file) the option's path says where to look.
-  return error.option === root || source.startsWith('--') && !source.startsWith('--config') && !source.startsWith('--upstreams')
-    ? `${source} ${message}`
-    : `${source}: ${error.option} ${message}`;
+  // The most specific option with a known source: `timeouts.headers` before `timeouts`.
+  const owner = Object.keys(config.sources)
+    .filter((option) => error.option === option || error.option.startsWith(`${option}.`) || error.option.startsWith(`${option}[`))
+    .sort((a, b) => b.length - a.length)[0];
+  const source = owner === undefined ? undefined : config.sources[owner];
+  if (source === undefined) return `${error.option} ${message}`;
+  // A flag or variable that holds the option's value itself reads as the option.
+  const holdsValue = owner === error.option && !config.fileSources.has(source) && !isSwitch(source) && !isJson(source);
+  return holdsValue ? `${source} ${message}` : `${source}: ${error.option} ${message}`;
+}
+
+/** A creation warning (`option "deny[0].repository" …`) with the option's source, as errors have it. */
+export function describeOptionWarning(message: string, config: CliConfig): string {
+  const match = /^option "([^"]+)" (.*)$/s.exec(message);
+  return match ? describeOptionError({ option: match[1]!, message: match[2]! }, config) : message;
+}
+
+function flagOfSource(source: string): Flag | undefined {
+  return (FLAGS as readonly Flag[]).find((flag) => `--${flag.flag}` === source || flag.env.includes(source));
+}
+
+function isSwitch(source: string): boolean {
+  return flagOfSource(source)?.value === 'switch';
+}
+
+function isJson(source: string): boolean {
+  return flagOfSource(source)?.value === 'json';
 }

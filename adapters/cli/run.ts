@@ -1,7 +1,7 @@
 import { RegistryProxyOptionsError } from '../../lib/options/error.ts';
 import { DEFAULT_ITERATIONS, hashPassword, iterationsProblem } from '../../lib/auth/password-hash.ts';
 import { cacheFromConfig } from './cache.ts';
-import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage, type CliConfig } from './config.ts';
+import { applyConfigFile, ConfigError, describeOptionError, describeOptionWarning, parseConfig, usage, type CliConfig } from './config.ts';
 import { formatLogLine } from './log-format.ts';
 import type { ServeOptions } from '../serve-options.ts';
 
@@ -101,6 +101,7 @@ export async function runCli(host: CliHost): Promise<void> {
       handleSignals: true,
       onRequest: format === 'off' ? undefined : (entry) => host.stdout(formatLogLine(entry, format)),
       onError: (error) => host.stderr(`registry-proxy: ${error instanceof Error ? error.message : String(error)}\n`),
+      onWarning: (message) => host.stderr(`registry-proxy: warning: ${describeOptionWarning(message, config)}\n`),
     });
     const upstreams = config.proxy.upstreams?.map((route) => route.upstream).join(', ') ?? config.proxy.upstream ?? 'docker.io';
     host.stderr(`registry-proxy: listening on ${server.url}, fronting ${upstreams}\n`);

@@ -3,10 +3,15 @@ import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 import { jsonLine } from '../log-entry.ts';
 import { cloudErrorEntry, cloudRequestEntry } from './logging.ts';
 import { fetchProjectId, metadataCredentials, metadataOriginFromEnv, type MetadataOptions } from './gcp-metadata.ts';
-import { serve as serveNode, type NodeServeOptions, type RunningServer } from '../node/serve.ts';
+import { serve as serveNode, type NodeServeOptions, type NodeServer } from '../node/serve.ts';
+
+export type { ServeOptions, ServerAddress } from '../../lib/options/types.ts';
 
 export { metadataCredentials, fetchAccessToken, fetchProjectId, metadataOriginFromEnv, type MetadataOptions } from './gcp-metadata.ts';
 export { cloudRequestEntry, cloudErrorEntry, parseTraceContext, type TraceContext } from './logging.ts';
+
+/** What the Cloud Run `serve` resolves to: the Node adapter's server. */
+export type CloudRunServer = NodeServer;
 
 /** Cloud Run sends SIGKILL 10 s after SIGTERM; drain for less so the process exits on its own. */
 const CLOUD_RUN_DRAIN_MS = 8_000;
@@ -47,7 +52,7 @@ function defaultLog(line: string, stream: 'stdout' | 'stderr'): void {
  * within the grace period, upstream credentials from the service account, and JSON log lines
  * that Cloud Logging reads (severity, httpRequest, trace).
  */
-export async function serve(options: CloudRunServeOptions = {}): Promise<RunningServer> {
+export async function serve(options: CloudRunServeOptions = {}): Promise<CloudRunServer> {
   const env = process.env;
   const {
     serviceAccount,

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import { guardBody } from './guard-body.ts';
@@ -7,12 +7,28 @@ import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from '
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
 export { FsCacheStore } from '../cache/fs-store.ts';
+export type { ServeOptions, ServerAddress } from '../../lib/options/types.ts';
 
 export type NodeServeOptions = ServeOptions;
 
-export interface RunningServer extends ServerAddress {
+export interface NodeServer extends ServerAddress {
   /** The underlying Node server. */
   server: Server;
+}
+
+/**
+ * Web responses carry no reason phrase (`statusText: ''`), and Node writes the one it is given:
+ * `HTTP/1.1 200 `. Deno and Bun write the standard phrase; so does this.
+ */
+type NodeHeaders = OutgoingHttpHeaders | OutgoingHttpHeader[];
+
+class ReasonPhraseResponse extends ServerResponse<IncomingMessage> {
+  override writeHead(statusCode: number, reason?: string | NodeHeaders, headers?: NodeHeaders): this {
+    if (typeof reason === 'string' || reason === undefined) {
+      return super.writeHead(statusCode, reason || (STATUS_CODES[statusCode] ?? 'Unknown'), headers);
+    }
+    return super.writeHead(statusCode, STATUS_CODES[statusCode] ?? 'Unknown', reason);
+  }
 }
 
 /**
@@ -42,13 +58,14 @@ function pipedNodeBody(response: Response, nodeResponse: ServerResponse | undefi
 }
 
 /** Serves the proxy on `node:http`, with a keep-alive `node:http(s)` client for the upstream unless `fetch` is given. */
-export async function serve(options: NodeServeOptions = {}): Promise<RunningServer> {
+export async function serve(options: NodeServeOptions = {}): Promise<NodeServer> {
   const { port, hostname, handleSignals, drainTimeout, fetch: fetchHandler } = prepareServe({
     ...options,
     fetch: options.fetch ?? createNodeFetch({ idleTimeout: options.timeouts?.idle }),
   });
 
   const server = createServer(
+    { ServerResponse: ReasonPhraseResponse },
     createServerAdapter<{ res?: ServerResponse }>(async (request, context) => {
       const response = await fetchHandler(request);
       return pipedNodeBody(response, context.res) ?? guardBody(response, request, context.res);

@@ -1,7 +1,7 @@
 import { tokenGrants, userMay, type Action, type ClientIdentity } from './client-auth.ts';
 import type { ProxyContext, RouteContext } from '../context.ts';
 import { publicOrigin } from '../protocol/host.ts';
-import { OciError } from '../protocol/errors.ts';
+import { ociError } from '../protocol/errors.ts';
 import { formatChallenge } from '../protocol/www-authenticate.ts';
 
 /**
@@ -68,23 +68,23 @@ export async function authorizeRegistryRequest(
   const { route, names } = routeContext;
   const canonical = names.canonical(clientName)!;
   if (!route.access.allowsRepository(canonical) || (tag !== undefined && !route.access.allowsTag(canonical, tag))) {
-    throw new OciError(403, 'DENIED', 'access to this repository or tag is denied by the proxy', { name: clientName, tag });
+    throw ociError('denied', 'access to this repository or tag is denied by the proxy', { name: clientName, tag });
   }
   if (action === 'push' && route.readOnly) {
-    throw new OciError(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' });
+    throw ociError('unsupported', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' });
   }
   if (!context.clientAuth) return;
 
   const identity = await context.clientAuth.identify(request.headers.get('authorization'));
   const scope = `repository:${clientName}:${action === 'push' ? 'pull,push' : 'pull'}`;
   const unauthorized = (error?: 'insufficient_scope' | 'invalid_token') =>
-    new OciError(401, 'UNAUTHORIZED', 'authentication required', [{ Type: 'repository', Name: clientName, Action: action }], {
+    ociError('unauthorized', 'authentication required', [{ Type: 'repository', Name: clientName, Action: action }], {
       'www-authenticate': proxyChallenge(context, request, scope, error, ns),
     });
   if (!identity) throw unauthorized('invalid_token');
   if (permittedActions(context, routeContext, identity, clientName).includes(action)) return;
   if (identity.kind === 'user') {
-    throw new OciError(403, 'DENIED', `user ${identity.name} may not ${action} this repository`, { name: clientName });
+    throw ociError('denied', `user ${identity.name} may not ${action} this repository`, { name: clientName });
   }
   throw unauthorized(identity.kind === 'token' ? 'insufficient_scope' : undefined);
 }

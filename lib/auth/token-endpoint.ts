@@ -2,7 +2,7 @@ import { accessName, permittedActions } from './authorization.ts';
 import type { ClientIdentity, TokenAccess } from './client-auth.ts';
 import type { ProxyContext } from '../context.ts';
 import { requestHost } from '../protocol/host.ts';
-import { OciError } from '../protocol/errors.ts';
+import { ociError } from '../protocol/errors.ts';
 import { readForm, requestedScopes } from '../protocol/form.ts';
 import { isValidRepositoryName } from '../protocol/reference.ts';
 import { parseRepositoryScope } from '../protocol/scope.ts';
@@ -28,7 +28,7 @@ export async function handleProxyTokenRequest(context: ProxyContext, request: Re
     } else if (grantType === 'refresh_token') {
       identity = await clientAuth.identify(`Bearer ${form.get('refresh_token') ?? ''}`);
     } else {
-      throw new OciError(400, 'UNSUPPORTED', 'grant_type must be password or refresh_token');
+      throw ociError('tokenRequestInvalid', 'grant_type must be password or refresh_token');
     }
     scopes = requestedScopes(form.getAll('scope'));
   } else {
@@ -36,7 +36,7 @@ export async function handleProxyTokenRequest(context: ProxyContext, request: Re
     scopes = requestedScopes(url.searchParams.getAll('scope'));
   }
   if (!identity) {
-    throw new OciError(401, 'UNAUTHORIZED', 'incorrect username or password');
+    throw ociError('unauthorized', 'incorrect username or password');
   }
 
   const host = requestHost(request, url, context.options.trustForwardedHeaders);

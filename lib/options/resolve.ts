@@ -4,7 +4,9 @@ import { isValidRepositoryName } from '../protocol/reference.ts';
 import { resolveCache, resolveRouteCache } from './cache.ts';
 import { validateCredentials } from '../upstream/credentials.ts';
 import { RegistryProxyOptionsError } from './error.ts';
+import { checkKnownKeys } from './schema.ts';
 import type {
+  AccessRule,
   RedirectPolicy,
   RegistryProxyOptions,
   ResolvedOptions,
@@ -25,7 +27,7 @@ const WELL_KNOWN_UPSTREAMS: Record<string, string> = {
 const DOCKER_HUB_HOST = 'registry-1.docker.io';
 
 /** Turns `docker.io`, `ghcr.io`, `127.0.0.1:5000` or a full URL into the upstream's origin URL. */
-function parseUpstream(value: string, option = 'upstream'): URL {
+export function parseUpstream(value: string, option = 'upstream'): URL {
   if (typeof value !== 'string' || value === '') {
     throw new RegistryProxyOptionsError(option, 'must be a URL or a registry host');
   }
@@ -83,6 +85,7 @@ function resolveRoute(
   defaults: { redirects: RedirectPolicy | undefined; readOnly: boolean | undefined; cache: RegistryProxyOptions['cache'] },
   hasClientAuth: boolean,
   single: boolean,
+  warn: (message: string) => void,
 ): ResolvedRoute {
   const option = (name: string) => (at ? `${at}.${name}` : name);
   const route = settings as UpstreamRoute;
@@ -114,6 +117,8 @@ function resolveRoute(
   const officialImages = settings.officialImages ?? (upstream.hostname === DOCKER_HUB_HOST && repositoryPrefix === '');
   if (typeof officialImages !== 'boolean') throw new RegistryProxyOptionsError(option('officialImages'), 'must be true or false');
 
+  if (officialImages) warnOfficialImageRules(settings, option, warn);
+
   const tokenDance: TokenDance = credentials || hasClientAuth || !single ? 'proxy' : 'client';
   return {
     name: route.name ?? upstream.host,
@@ -133,6 +138,26 @@ function resolveRoute(
   };
 }
 
+/**
+ * With official images, rules see `library/alpine` for the client's `alpine`: every name they
+ * see has a slash, so a glob without `/` and without `**` can never match.
+ */
+function warnOfficialImageRules(settings: UpstreamSettings, option: (name: string) => string, warn: (message: string) => void): void {
+  for (const list of ['allow', 'deny'] as const) {
+    const rules = settings[list];
+    if (!Array.isArray(rules)) continue;
+    rules.forEach((rule: AccessRule, index) => {
+      const glob = rule?.repository;
+      if (typeof glob === 'string' && !glob.includes('/') && !glob.includes('**')) {
+        warn(
+          `option "${option(list)}[${index}].repository" ${JSON.stringify(glob)} can never match: with officialImages, ` +
+            `rules see official images as "library/${glob}"`,
+        );
+      }
+    });
+  }
+}
+
 /** A route matches a request when every criterion it sets does; later routes are only reached when earlier ones do not match. */
 function shadows(earlier: ResolvedRoute, later: ResolvedRoute): boolean {
   const hosts = earlier.hosts.length === 0 || later.hosts.length > 0 && later.hosts.every((host) => earlier.hosts.includes(host));
@@ -145,10 +170,10 @@ function shadows(earlier: ResolvedRoute, later: ResolvedRoute): boolean {
 
 const SINGLE_UPSTREAM_KEYS = ['upstream', 'repositoryPrefix', 'officialImages', 'credentials', 'allow', 'deny', 'anonymousPull'] as const;
 
-function resolveRoutes(options: RegistryProxyOptions, hasClientAuth: boolean): ResolvedRoute[] {
+function resolveRoutes(options: RegistryProxyOptions, hasClientAuth: boolean, warn: (message: string) => void): ResolvedRoute[] {
   const defaults = { redirects: options.redirects, readOnly: options.readOnly, cache: options.cache };
   if (options.upstreams === undefined) {
-    return [resolveRoute(options, '', defaults, hasClientAuth, true)];
+    return [resolveRoute(options, '', defaults, hasClientAuth, true, warn)];
   }
   if (!Array.isArray(options.upstreams) || options.upstreams.length === 0) {
     throw new RegistryProxyOptionsError('upstreams', 'must be a non-empty list of routes');
@@ -163,7 +188,7 @@ function resolveRoutes(options: RegistryProxyOptions, hasClientAuth: boolean): R
     if (typeof route !== 'object' || route === null || typeof route.upstream !== 'string') {
       throw new RegistryProxyOptionsError(`upstreams[${index}].upstream`, 'is required');
     }
-    return resolveRoute(route, `upstreams[${index}]`, defaults, hasClientAuth, single);
+    return resolveRoute(route, `upstreams[${index}]`, defaults, hasClientAuth, single, warn);
   });
   const names = new Set<string>();
   routes.forEach((route, index) => {
@@ -188,8 +213,13 @@ export function resolveOptions(options: RegistryProxyOptions = {}): ResolvedOpti
   if (typeof options !== 'object' || options === null) {
     throw new RegistryProxyOptionsError('options', 'must be an object');
   }
+  checkKnownKeys(options);
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
+    throw new RegistryProxyOptionsError('onWarning', 'must be a function');
+  }
+  const warn = options.onWarning ?? ((message: string) => console.warn(`registry-proxy: ${message}`));
   const auth = options.auth === undefined ? undefined : resolveClientAuth(options.auth);
-  const routes = resolveRoutes(options, auth !== undefined);
+  const routes = resolveRoutes(options, auth !== undefined, warn);
   const cache = resolveCache(options.cache);
 
   const browserRedirect = options.browserRedirect ?? false;

@@ -4,6 +4,9 @@
  * import it.
  */
 
+/** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */
+export type FetchHandler = (request: Request) => Promise<Response>;
+
 /** Upstream credentials held by the proxy, never shown to clients. */
 export type UpstreamCredentials =
   | { username: string; password: string }
@@ -46,6 +49,7 @@ export interface UpstreamSettings {
    * `app` is the upstream's `my-project/my-repo/app`. Mapped back wherever names appear
    * (challenges, `Link`, `Location`, error details).
    * @example 'my-project/my-repo'
+   * @default ''
    */
   repositoryPrefix?: string;
   /**
@@ -55,7 +59,8 @@ export interface UpstreamSettings {
    */
   officialImages?: boolean;
   /**
-   * Credentials the proxy uses upstream so private images can be served publicly. When set,
+   * Credentials the proxy uses upstream (`{ username, password }`, `{ authorization }`, or a
+   * function returning one), so private images can be served publicly. When set,
    * the proxy does the token dance itself; clients are never challenged by the upstream, and
    * their own `Authorization` is not forwarded.
    */
@@ -96,6 +101,7 @@ export interface UpstreamSettings {
 
 /** One entry of the routing table: an upstream and the requests that go to it. */
 export interface UpstreamRoute extends UpstreamSettings {
+  /** The registry this route fronts, as `upstream` above; required in a route. */
   upstream: string;
   /** A short name for logs and token realms. @default derived from the upstream host */
   name?: string;
@@ -152,6 +158,12 @@ export interface RegistryProxyOptions extends UpstreamSettings {
   fetch?: typeof fetch;
   /** Called with unexpected errors (upstream unreachable, stream failures). Never receives credentials. */
   onError?: (error: unknown, request: Request) => void;
+  /**
+   * Called at creation with each option that is valid but surely not what was meant (an access
+   * rule that can never match).
+   * @default console.warn
+   */
+  onWarning?: (message: string) => void;
   /**
    * A pull-through cache: blobs and manifests by digest, verified before they are stored; tags
    * revalidated upstream with a HEAD; tag lists and referrers kept briefly. Off without it.
@@ -372,4 +384,54 @@ export interface ResolvedClientAuth {
   tokenSecret: Uint8Array<ArrayBuffer> | undefined;
   tokenTtl: number;
   service: string;
+}
+
+/** One finished request, as adapters log it. Carries no headers, so never a credential. */
+export interface RequestLogEntry {
+  method: string;
+  /** Path only: query strings of token requests name accounts. */
+  path: string;
+  status: number;
+  /** Milliseconds until the response headers were ready (bodies stream on afterwards). */
+  durationMs: number;
+  userAgent: string | undefined;
+  request: Request;
+  response: Response;
+}
+
+/** What `serve({ cache })` takes on Node, Deno and Bun: a store, or a directory path for the filesystem store. */
+export interface ServeCacheOptions extends Omit<CacheOptions, 'store'> {
+  /** A `CacheStore`, or a directory for the filesystem store (created when missing). */
+  store: CacheStore | string;
+}
+
+/** What every runtime's `serve(options)` takes: the proxy's options plus where and how to listen. */
+export interface ServeOptions extends Omit<RegistryProxyOptions, 'cache'> {
+  /**
+   * The pull-through cache. `store` may be a directory path: the filesystem store.
+   * @example { store: '/var/cache/registry-proxy', maxSize: 50 * 1024 ** 3 }
+   */
+  cache?: ServeCacheOptions;
+  /** `0` picks a free port. @default 8080 */
+  port?: number;
+  /** @default '0.0.0.0' */
+  hostname?: string;
+  /** Drain and exit on SIGTERM / SIGINT (what a CLI and Cloud Run want). @default false */
+  handleSignals?: boolean;
+  /** How long shutdown waits for in-flight pulls before closing their connections. @default 30000 */
+  drainTimeout?: number;
+  /** Called once per request when its response starts. */
+  onRequest?: (entry: RequestLogEntry) => void;
+  /** Serve this handler instead of a new proxy built from the options. */
+  handler?: FetchHandler;
+}
+
+/** What every runtime's `serve` resolves to (each adapter adds its own `server`). */
+export interface ServerAddress {
+  /** e.g. `http://127.0.0.1:8080` */
+  url: string;
+  hostname: string;
+  port: number;
+  /** Stops accepting connections, lets in-flight requests finish (up to `drainTimeout`), then resolves. */
+  close(): Promise<void>;
 }

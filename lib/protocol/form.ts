@@ -1,4 +1,4 @@
-import { OciError } from './errors.ts';
+import { ociError } from './errors.ts';
 
 /** An OAuth2 token form is a few hundred bytes; anything far larger is not one. */
 const MAX_FORM_BYTES = 64 * 1024;
@@ -7,7 +7,7 @@ const MAX_FORM_BYTES = 64 * 1024;
 export async function readForm(request: Request): Promise<URLSearchParams> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > MAX_FORM_BYTES) {
-    throw new OciError(413, 'SIZE_INVALID', `token request body over ${MAX_FORM_BYTES} bytes`);
+    throw ociError('bodyTooLarge', `token request body over ${MAX_FORM_BYTES} bytes`);
   }
   if (!request.body) return new URLSearchParams();
   const reader = request.body.getReader();
@@ -19,7 +19,7 @@ export async function readForm(request: Request): Promise<URLSearchParams> {
     size += value.byteLength;
     if (size > MAX_FORM_BYTES) {
       await reader.cancel();
-      throw new OciError(413, 'SIZE_INVALID', `token request body over ${MAX_FORM_BYTES} bytes`);
+      throw ociError('bodyTooLarge', `token request body over ${MAX_FORM_BYTES} bytes`);
     }
     chunks.push(value);
   }

@@ -26,6 +26,11 @@ export function isValidDigest(digest: string): boolean {
   return encoded === undefined || encoded.test(digest.slice(separator + 1));
 }
 
+/** Has the digest's shape (`algorithm:encoded`), valid or not: what distribution's routes take as a digest. */
+export function hasDigestShape(value: string): boolean {
+  return value.length <= 256 && DIGEST.test(value);
+}
+
 /** A manifest reference is a tag or a digest. */
 export function isValidReference(reference: string): boolean {
   return reference.includes(':') ? isValidDigest(reference) : isValidTag(reference);

@@ -1,4 +1,4 @@
-import { OciError } from './errors.ts';
+import { ociError } from './errors.ts';
 import type { NameMapping } from './names.ts';
 import { isValidRepositoryName } from './reference.ts';
 import { fitsNameLimit } from './names.ts';
@@ -42,14 +42,14 @@ export function scopeToUpstream(scope: string, names: NameMapping): string {
   const parsed = parseRepositoryScope(scope);
   if (!parsed) return scope;
   if (!isValidRepositoryName(parsed.name)) {
-    throw new OciError(400, 'NAME_INVALID', 'invalid repository name in scope', { scope });
+    throw ociError('nameInvalid', 'invalid repository name in scope', { scope });
   }
   const upstreamName = names.toUpstream(parsed.name);
   if (upstreamName === undefined) {
-    throw new OciError(404, 'NAME_UNKNOWN', 'no upstream serves this repository', { scope });
+    throw ociError('nameUnknown', 'no upstream serves this repository', { scope });
   }
   if (!fitsNameLimit(upstreamName)) {
-    throw new OciError(400, 'NAME_INVALID', 'repository name too long once prefixed', { scope });
+    throw ociError('nameInvalid', 'repository name too long once prefixed', { scope });
   }
   return `${parsed.type}:${upstreamName}:${parsed.actions}`;
 }

@@ -1,6 +1,6 @@
 import type { ProxyContext, RouteContext } from '../context.ts';
 import { requestHost } from '../protocol/host.ts';
-import { OciError } from '../protocol/errors.ts';
+import { ociError } from '../protocol/errors.ts';
 import { readForm } from '../protocol/form.ts';
 import { clientResponseHeaders, pickHeaders } from '../protocol/headers.ts';
 import { mapScopeList, repositoryScopeName, scopeToUpstream } from '../protocol/scope.ts';
@@ -22,7 +22,7 @@ export async function handleTokenRequest(context: ProxyContext, request: Request
   const routeContext = context.selectRoute(requestHost(request, url, context.options.trustForwardedHeaders), url.searchParams.get('ns'), undefined)
     ?? context.routes.find((candidate) => candidate.route.tokenDance === 'client');
   if (!routeContext || routeContext.route.tokenDance !== 'client') {
-    throw new OciError(404, 'UNSUPPORTED', 'this proxy authenticates to its upstream itself; no token is needed');
+    throw ociError('notFound', 'this proxy authenticates to its upstream itself; no token is needed');
   }
   const mapScopes = (list: string) => mapScopeList(list, (scope) => allowedUpstreamScope(routeContext, scope));
 
@@ -49,7 +49,7 @@ export async function handleTokenRequest(context: ProxyContext, request: Request
 
   const realm = await routeContext.tokenRealm.realm();
   if (!realm) {
-    throw new OciError(404, 'UNSUPPORTED', 'the upstream registry does not use token authentication');
+    throw ociError('notFound', 'the upstream registry does not use token authentication');
   }
   const target = new URL(realm.realm);
   for (const [name, value] of params) target.searchParams.append(name, value);

@@ -1,4 +1,4 @@
-import { OciError } from '../protocol/errors.ts';
+import { ociError } from '../protocol/errors.ts';
 
 export interface UpstreamFetchSettings {
   fetch: typeof fetch;
@@ -46,9 +46,9 @@ export async function fetchUpstream(
   } catch (error) {
     if (clientSignal.aborted) throw error; // the client went away: nobody to answer
     if (timedOut) {
-      throw new OciError(504, 'UPSTREAM_TIMEOUT', `upstream ${url.host} did not answer within ${settings.headersTimeout} ms`);
+      throw ociError('upstreamTimeout', `upstream ${url.host} did not answer within ${settings.headersTimeout} ms`);
     }
-    throw new OciError(502, 'UPSTREAM_UNREACHABLE', `upstream ${url.host} could not be reached`, {
+    throw ociError('upstreamUnreachable', `upstream ${url.host} could not be reached`, {
       reason: error instanceof Error ? describeCause(error) : String(error),
     });
   } finally {

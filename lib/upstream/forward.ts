@@ -1,6 +1,6 @@
 import { toClientResponse } from './client-response.ts';
 import type { ProxyContext, RouteContext } from '../context.ts';
-import { OciError } from '../protocol/errors.ts';
+import { ociError } from '../protocol/errors.ts';
 import { upstreamRequestHeaders } from '../protocol/headers.ts';
 import { discardBody, fetchUpstream, isRedirect } from './fetch.ts';
 
@@ -68,12 +68,12 @@ async function exchange(
   for (let hop = 0; isRedirect(response); hop++) {
     if (hop === MAX_REDIRECTS) {
       discardBody(response);
-      throw new OciError(502, 'UPSTREAM_INVALID', `upstream redirected more than ${MAX_REDIRECTS} times`);
+      throw ociError('upstreamInvalid', `upstream redirected more than ${MAX_REDIRECTS} times`);
     }
     const next = new URL(response.headers.get('location')!, current);
     discardBody(response);
     if (next.protocol !== 'https:' && next.protocol !== 'http:') {
-      throw new OciError(502, 'UPSTREAM_INVALID', 'upstream redirected to a non-HTTP location');
+      throw ociError('upstreamInvalid', 'upstream redirected to a non-HTTP location');
     }
     if (next.origin !== current.origin && hopHeaders.has('authorization')) {
       // Never hand a registry credential to another host: signed CDN URLs reject it (S3 400),

@@ -1,4 +1,4 @@
-import { OciError } from '../protocol/errors.ts';
+import { ociError } from '../protocol/errors.ts';
 import { credentialsAuthorization, validateCredentials } from './credentials.ts';
 import type { UpstreamCredentials, UpstreamCredentialsProvider } from '../options/types.ts';
 import { discardBody, fetchUpstream, type UpstreamFetchSettings } from './fetch.ts';
@@ -100,7 +100,7 @@ export class UpstreamAuthenticator {
     try {
       credentials = await this.#provider();
     } catch (error) {
-      throw new OciError(502, 'UNAUTHORIZED', 'the proxy could not obtain its upstream credentials', {
+      throw ociError('upstreamCredentials', 'the proxy could not obtain its upstream credentials', {
         reason: error instanceof Error ? error.message : String(error),
       });
     }
@@ -122,22 +122,22 @@ export class UpstreamAuthenticator {
       discardBody(response);
       // The token server's answer may echo credentials or account details: report only its status.
       if (response.status === 429) {
-        throw new OciError(429, 'TOOMANYREQUESTS', 'the upstream token server is rate limiting the proxy', null, retryAfter(response));
+        throw ociError('tooManyRequests', 'the upstream token server is rate limiting the proxy', null, retryAfter(response));
       }
       // 401/403: the upstream will not let the proxy pull this (private, missing, or wrong credentials).
       throw response.status === 401 || response.status === 403
-        ? new OciError(403, 'DENIED', `the upstream refused the proxy access to this repository (token server status ${response.status})`)
-        : new OciError(502, 'UPSTREAM_INVALID', `the upstream token server failed (status ${response.status})`);
+        ? ociError('denied', `the upstream refused the proxy access to this repository (token server status ${response.status})`)
+        : ociError('upstreamInvalid', `the upstream token server failed (status ${response.status})`);
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
       body = (await response.json()) as typeof body;
     } catch {
-      throw new OciError(502, 'UPSTREAM_INVALID', 'the upstream token server sent an unreadable token response');
+      throw ociError('upstreamInvalid', 'the upstream token server sent an unreadable token response');
     }
     const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
     if (typeof token !== 'string' || token === '') {
-      throw new OciError(502, 'UPSTREAM_INVALID', 'the upstream token server sent no token');
+      throw ociError('upstreamInvalid', 'the upstream token server sent no token');
     }
     const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
     // Renew shortly before expiry so a token never lapses mid-request.

@@ -13,7 +13,7 @@ import { ensureBuilt } from './build.ts';
 import { startMetadataServer, type MetadataServer } from './metadata-server.ts';
 import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { findRuntime, ROOT } from './runtimes.ts';
-import { connectionRefused } from './suite.ts';
+import { connectionRefused, statusLine } from './suite.ts';
 
 const TOKEN = 'ya29.e2e-service-account-token';
 const PROJECT = 'e2e-project';
@@ -70,6 +70,7 @@ describe('Cloud Run entry on Node 20', () => {
     expect(pulled.code, describeRun(pulled)).toBe(0);
     expect((await compareLayout(pulled.dir, image)).problems).toEqual([]);
     expect(metadata.requests).toContain('/computeMetadata/v1/instance/service-accounts/default/token');
+    expect(await statusLine(proxy.url, 'GET', '/v2/')).toBe('HTTP/1.1 200 OK');
   });
 
   it('logs JSON lines with severity, httpRequest and the trace, and never the token', async () => {

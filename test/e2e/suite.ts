@@ -54,6 +54,26 @@ export function connectionRefused(host: string): Promise<boolean> {
   });
 }
 
+/** The first line of the server's answer to one raw HTTP/1.1 request. */
+export function statusLine(origin: string, method: string, path: string): Promise<string> {
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write(`${method} ${path} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    });
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n');
+      if (end !== -1) {
+        socket.destroy();
+        resolve(head.slice(0, end));
+      }
+    });
+    socket.once('error', reject);
+  });
+}
+
 /** Reads a body to the end, or up to `limit` bytes. */
 async function readBytes(reader: ReadableStreamDefaultReader<Uint8Array>, limit = Infinity): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
@@ -123,6 +143,12 @@ function defineSuite(runtime: Runtime): void {
     expect(response.status).toBe(200);
     expect(response.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
     await response.body?.cancel();
+  });
+
+  it('status lines carry the reason phrase (HTTP/1.1 200 OK)', async () => {
+    expect(await statusLine(proxy.url, 'GET', '/v2/')).toBe('HTTP/1.1 200 OK');
+    expect(await statusLine(proxy.url, 'GET', '/v2/Bad/manifests/latest')).toBe('HTTP/1.1 404 Not Found');
+    expect(await statusLine(proxy.url, 'PUT', '/v2/a/manifests/latest')).toBe('HTTP/1.1 405 Method Not Allowed');
   });
 
   it('skopeo copy through the proxy: every blob byte for byte', async () => {

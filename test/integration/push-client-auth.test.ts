@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type RunningServer } from '../../adapters/node/serve.ts';
+import { serve, type NodeServer } from '../../adapters/node/serve.ts';
 import { hashPassword } from '../../lib/auth/password-hash.ts';
 import { KiB, makeImage, type TestImage } from './harness/images.ts';
 import { findLeaks, secretForms } from './harness/leaks.ts';
@@ -18,7 +18,7 @@ import { compareLayout, describe as describeRun, runSkopeo, skopeoCopyToOci, sko
 const PREFIX = 'team';
 let registry: Registry;
 let image: TestImage;
-let proxy: RunningServer;
+let proxy: NodeServer;
 let proxyHost: string;
 const errors: string[] = [];
 const cleanups: Array<() => Promise<void>> = [];

@@ -2,7 +2,7 @@
  * Starts the project's Node adapter (`adapters/node/serve.ts`) on 127.0.0.1:0 for a test, with
  * errors collected, and helpers to check that upstream secrets never reach a client.
  */
-import { serve, type RunningServer } from '../../../adapters/node/serve.ts';
+import { serve, type NodeServer } from '../../../adapters/node/serve.ts';
 import type { RegistryProxyOptions } from '../../../lib/options/types.ts';
 
 /** The proxy's options; where it listens and its error hook are the harness's. */
@@ -20,7 +20,7 @@ export interface TestProxy {
 
 export async function startProxy(options: TestProxyOptions): Promise<TestProxy> {
   const errors: string[] = [];
-  const server: RunningServer = await serve({
+  const server: NodeServer = await serve({
     port: 0,
     hostname: '127.0.0.1',
     ...options,

@@ -26,6 +26,8 @@ interface CommonOptions {
   accessLog?: boolean;
   /** Extra top-level `http.headers` the registry adds to every response. */
   headers?: Record<string, string>;
+  /** distribution's read-only maintenance mode: writes are refused with 405. @default false */
+  readOnly?: boolean;
 }
 
 export type RegistryOptions =
@@ -117,6 +119,8 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
       '  maintenance:',
       '    uploadpurging:',
       '      enabled: false',
+      '    readonly:',
+      `      enabled: ${options.readOnly ? 'true' : 'false'}`,
       'http:',
       `  addr: 127.0.0.1:${port}`,
       '  secret: registry-proxy-integration-tests',

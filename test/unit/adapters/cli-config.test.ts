@@ -84,7 +84,7 @@ describe('CLI configuration', () => {
   });
 
   it('documents every option with its variables', () => {
-    expect(usage()).toContain('--upstream <value>');
+    expect(usage()).toContain('--upstream <url|host>');
     expect(usage()).toContain('REGISTRY_HOST');
   });
 
@@ -115,12 +115,12 @@ describe('CLI configuration', () => {
     );
     expect(config.proxy.publicUrl).toBe('https://flag.example');
     expect(config.proxy.upstreams?.[0]?.credentials).toEqual({ username: 'bot', password: 'ghp_secret' });
-    expect(config.sources.upstreams).toBe('--config');
+    expect(config.sources.upstreams).toBe('/etc/rp.json');
 
     const missing = parseConfig(['--config', '/etc/rp.json'], {});
     expect(() =>
       applyConfigFile(missing, '{"upstreams":[{"upstream":"ghcr.io","credentials":{"username":"bot","passwordEnv":"NOPE"}}]}', {}),
-    ).toThrow('--config upstreams[0].credentials.passwordEnv names NOPE, which is not set');
-    expect(() => applyConfigFile(missing, '[1]', {})).toThrow('--config must hold a JSON object of options');
+    ).toThrow('/etc/rp.json: upstreams[0].credentials.passwordEnv names NOPE, which is not set');
+    expect(() => applyConfigFile(missing, '[1]', {})).toThrow('/etc/rp.json must hold a JSON object of options');
   });
 });

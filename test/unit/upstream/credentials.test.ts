@@ -159,11 +159,11 @@ describe('proxy-held credentials: Docker Hub private repository', () => {
     expect(cdn.every((r) => r.headers.authorization === undefined)).toBe(true);
   });
 
-  it('its token endpoint is not used: /_token → 404 UNSUPPORTED without contacting anyone', async () => {
+  it('its token endpoint is not used: /_token → 404 NOT_FOUND without contacting anyone', async () => {
     const { hub, proxy } = privateHub();
     const response = await proxy(req('GET /_token?scope=repository:acme/private:pull&service=registry.docker.io'));
     expect(response.status).toBe(404);
-    expect(((await response.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNSUPPORTED');
+    expect(((await response.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('NOT_FOUND');
     expect(hub.requests).toEqual([]);
   });
 
@@ -259,7 +259,7 @@ describe('proxy-held credentials: GHCR, providers, static Bearer', () => {
     expect(await response.json()).toEqual({
       errors: [
         {
-          code: 'UNAUTHORIZED',
+          code: 'UPSTREAM_CREDENTIALS',
           message: 'the proxy could not obtain its upstream credentials',
           detail: { reason: 'metadata server unavailable' },
         },
