@@ -3,7 +3,7 @@ import { createNameMapping, type NameMapping } from './protocol/names.ts';
 import type { ResolvedOptions, ResolvedRoute } from './options/types.ts';
 import { TokenRealmDiscovery } from './upstream/token-realm.ts';
 import { UpstreamAuthenticator } from './upstream/proxy-token-dance.ts';
-import type { UpstreamFetchSettings } from './upstream/fetch.ts';
+import type { UpstreamFetchSettings, UpstreamObserver } from './upstream/fetch.ts';
 
 /** One upstream with everything built for it once. */
 export interface RouteContext {
@@ -14,6 +14,8 @@ export interface RouteContext {
   authenticator: UpstreamAuthenticator | undefined;
   /** Where client token requests are forwarded (`tokenDance: 'client'`). */
   tokenRealm: TokenRealmDiscovery;
+  /** How this upstream is fetched: the proxy's settings plus the route's observer (metrics, tracing, its concurrency cap). */
+  settings: UpstreamFetchSettings;
 }
 
 /** Everything a request handler needs, built once per proxy. */
@@ -25,18 +27,24 @@ export interface ProxyContext {
   clientAuth: ClientAuthenticator | undefined;
 }
 
-export function createContext(options: ResolvedOptions): ProxyContext {
+/** `observerOf` gives each route's upstream exchanges their observer (see lib/operations/). */
+export function createContext(options: ResolvedOptions, observerOf?: (route: ResolvedRoute) => UpstreamObserver | undefined): ProxyContext {
   const settings = { fetch: options.fetch, headersTimeout: options.headersTimeout };
   return {
     options,
     settings,
-    routes: options.routes.map((route) => ({
-      route,
-      names: createNameMapping(route),
-      upstreamOrigin: route.upstream.origin,
-      authenticator: route.tokenDance === 'proxy' ? new UpstreamAuthenticator(route.upstream, route.credentials, settings) : undefined,
-      tokenRealm: new TokenRealmDiscovery(route.upstream, settings),
-    })),
+    routes: options.routes.map((route) => {
+      const observer = observerOf?.(route);
+      const routeSettings = observer ? { ...settings, observer } : settings;
+      return {
+        route,
+        names: createNameMapping(route),
+        upstreamOrigin: route.upstream.origin,
+        authenticator: route.tokenDance === 'proxy' ? new UpstreamAuthenticator(route.upstream, route.credentials, routeSettings) : undefined,
+        tokenRealm: new TokenRealmDiscovery(route.upstream, routeSettings),
+        settings: routeSettings,
+      };
+    }),
     clientAuth: options.auth ? new ClientAuthenticator(options.auth) : undefined,
   };
 }

@@ -1,10 +1,39 @@
+import type { ReadinessReport } from './health/readiness.ts';
+import type { ExpositionFormat } from './metrics/exposition.ts';
+import type { MetricsCollector } from './metrics/registry.ts';
+import { Operations } from './operations/operations.ts';
 import { isOciError, ociErrorResponse } from './protocol/errors.ts';
 import { resolveOptions } from './options/resolve.ts';
 import type { RegistryProxyOptions } from './options/types.ts';
 import { buildRouter } from './routes.ts';
 
+/**
+ * What the server knows about the client's connection. The runtime adapters pass it;
+ * `Deno.serve(proxy)` passes its handler info, which has the same `remoteAddr`.
+ */
+export interface ClientInfo {
+  /** The client's IP address as the socket saw it. */
+  clientAddress?: string;
+  /** Deno's `ServeHandlerInfo.remoteAddr`. */
+  remoteAddr?: { hostname?: string };
+}
+
 /** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */
-export type FetchHandler = (request: Request) => Promise<Response>;
+export type FetchHandler = (request: Request, client?: ClientInfo) => Promise<Response>;
+
+/** The proxy: a fetch handler, with its operations endpoints and metrics beside it. */
+export interface RegistryProxy extends FetchHandler {
+  /** The metrics in Prometheus' text format (0.0.4) or OpenMetrics, for an app that serves them itself. */
+  metrics(format?: ExpositionFormat): string;
+  /** Serves `/metrics` (content-negotiated), `/healthz` and `/readyz`: mount it where the public cannot reach it. */
+  operations: (request: Request) => Promise<Response>;
+  /** What `/readyz` answers. */
+  ready(): Promise<ReadinessReport>;
+  /** Marks the proxy as shutting down: `/readyz` fails from now on, so load balancers stop sending requests. */
+  drain(): void;
+  /** Adds metric families reported at each scrape (the cache's `registry_proxy_cache_*`). */
+  registerCollector(collector: MetricsCollector): void;
+}
 
 /**
  * Creates the proxy. Options are validated here, once: a bad value throws a
@@ -14,11 +43,12 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  * const proxy = createRegistryProxy({ upstream: 'us-docker.pkg.dev', repositoryPrefix: 'my-project/images' });
  * serve(proxy); // e.g. the Deno or Bun serve function
  */
-export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHandler {
+export function createRegistryProxy(options: RegistryProxyOptions = {}): RegistryProxy {
   const resolved = resolveOptions(options);
-  const { router } = buildRouter(resolved);
+  const operations = new Operations(resolved);
+  const { router, context } = buildRouter(resolved, operations.observerOf);
 
-  return async (request) => {
+  const handle = async (request: Request): Promise<Response> => {
     try {
       const response = await router.fetch(request as never, request);
       return response ?? ociErrorResponse(404, 'NOT_FOUND', 'not found');
@@ -32,4 +62,17 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHa
       return ociErrorResponse(500, 'UNKNOWN', 'the proxy failed to handle this request');
     }
   };
+
+  return Object.assign(operations.wrap(context, handle), {
+    metrics: (format?: ExpositionFormat) => operations.metricsText(format),
+    operations: operations.operationsHandler,
+    ready: () => operations.ready(),
+    drain: () => operations.drain(),
+    registerCollector: (collector: MetricsCollector) => operations.registerCollector(collector),
+  });
+}
+
+/** Whether a handler is a proxy made by `createRegistryProxy` (and so has `operations`, `drain`…). */
+export function isRegistryProxy(handler: FetchHandler): handler is RegistryProxy {
+  return typeof (handler as Partial<RegistryProxy>).operations === 'function' && typeof (handler as Partial<RegistryProxy>).drain === 'function';
 }

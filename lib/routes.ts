@@ -4,7 +4,8 @@ import type { Action } from './auth/client-auth.ts';
 import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
 import { OciError, ociErrorResponse } from './protocol/errors.ts';
 import { fitsNameLimit } from './protocol/names.ts';
-import type { ResolvedOptions } from './options/types.ts';
+import type { ResolvedOptions, ResolvedRoute } from './options/types.ts';
+import type { UpstreamObserver } from './upstream/fetch.ts';
 import { handleProxyTokenRequest } from './auth/token-endpoint.ts';
 import { isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
 import { forwardRegistryRequest } from './upstream/forward.ts';
@@ -40,8 +41,8 @@ function upstreamSearch(url: URL): string {
   return search === '' ? '' : `?${search}`;
 }
 
-export function buildRouter(options: ResolvedOptions) {
-  const context: ProxyContext = createContext(options);
+export function buildRouter(options: ResolvedOptions, observerOf?: (route: ResolvedRoute) => UpstreamObserver | undefined) {
+  const context: ProxyContext = createContext(options, observerOf);
   const router = IttyRouter<IRequest, [Request]>();
   const hostOf = (request: Request, url: URL) => requestHost(request, url, options.trustForwardedHeaders);
 
@@ -77,7 +78,7 @@ export function buildRouter(options: ResolvedOptions) {
     if (context.clientAuth) {
       // Like Docker Hub: challenge until credentials (or a token) are shown, so clients that
       // have them send them; anonymous clients then get an anonymous token.
-      const identity = await context.clientAuth.identify(original.headers.get('authorization'));
+      const identity = await context.clientAuth.identifyRequest(original);
       if (!identity || identity.kind === 'anonymous') {
         throw new OciError(401, 'UNAUTHORIZED', 'authentication required', null, {
           'www-authenticate': proxyChallenge(context, original, undefined, identity ? undefined : 'invalid_token', ns),

@@ -2,6 +2,7 @@ import { compileAccessRules } from '../auth/access-rules.ts';
 import { resolveClientAuth } from '../auth/options.ts';
 import { isValidRepositoryName } from '../protocol/reference.ts';
 import { RegistryProxyOptionsError } from './error.ts';
+import { resolveConcurrency, resolveOperations, resolveRateLimits } from './resolve-operations.ts';
 import type {
   RedirectPolicy,
   RegistryProxyOptions,
@@ -102,7 +103,7 @@ const HOST_NAME = /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i;
 function resolveRoute(
   settings: UpstreamRoute | UpstreamSettings,
   at: string,
-  defaults: { redirects: RedirectPolicy | undefined; readOnly: boolean | undefined },
+  defaults: { redirects: RedirectPolicy | undefined; readOnly: boolean | undefined; concurrency: RegistryProxyOptions['concurrency'] },
   hasClientAuth: boolean,
   single: boolean,
 ): ResolvedRoute {
@@ -151,6 +152,8 @@ function resolveRoute(
     pathPrefix,
     namespaces: optionalList(route.namespaces, option('namespaces'), (ns) => HOST_NAME.test(ns) || /^[a-z0-9.-]+:\d+$/i.test(ns), 'registry hosts like "docker.io"'),
     tokenDance,
+    rateLimits: at ? resolveRateLimits(route.rateLimits, option('rateLimits')) : undefined,
+    concurrency: resolveConcurrency(route.concurrency ?? defaults.concurrency, route.concurrency ? option('concurrency') : 'concurrency'),
   };
 }
 
@@ -167,7 +170,7 @@ function shadows(earlier: ResolvedRoute, later: ResolvedRoute): boolean {
 const SINGLE_UPSTREAM_KEYS = ['upstream', 'repositoryPrefix', 'officialImages', 'credentials', 'allow', 'deny', 'anonymousPull'] as const;
 
 function resolveRoutes(options: RegistryProxyOptions, hasClientAuth: boolean): ResolvedRoute[] {
-  const defaults = { redirects: options.redirects, readOnly: options.readOnly };
+  const defaults = { redirects: options.redirects, readOnly: options.readOnly, concurrency: options.concurrency };
   if (options.upstreams === undefined) {
     return [resolveRoute(options, '', defaults, hasClientAuth, true)];
   }
@@ -257,5 +260,6 @@ export function resolveOptions(options: RegistryProxyOptions = {}): ResolvedOpti
     // Looked up per call so a fetch patched later (msw, instrumentation) is still used.
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     onError: options.onError ?? (() => {}),
+    ...resolveOperations(options),
   };
 }

@@ -105,6 +105,10 @@ export interface UpstreamRoute extends UpstreamSettings {
   pathPrefix?: string;
   /** containerd mirror namespaces (`?ns=docker.io`) served by this upstream; answered with `OCI-Namespace`. */
   namespaces?: string[];
+  /** Per-client limits on this route, on top of the proxy-wide `rateLimits`. */
+  rateLimits?: ClientRateLimits;
+  /** Cap on requests in flight to this upstream. @default the proxy-wide `concurrency` */
+  concurrency?: UpstreamConcurrency;
 }
 
 export interface RegistryProxyOptions extends UpstreamSettings {
@@ -147,6 +151,114 @@ export interface RegistryProxyOptions extends UpstreamSettings {
   fetch?: typeof fetch;
   /** Called with unexpected errors (upstream unreachable, stream failures). Never receives credentials. */
   onError?: (error: unknown, request: Request) => void;
+  /**
+   * Prometheus metrics, read with `proxy.metrics()` or served by an adapter's `metricsPort`.
+   * Counting bytes wraps response bodies, so they are off unless asked for.
+   * @default false (true when an adapter is given `metricsPort`)
+   */
+  metrics?: boolean | MetricsOptions;
+  /**
+   * Serve `/healthz` and `/readyz` on the main port too, under this path: `'/-'` serves
+   * `/-/healthz` and `/-/readyz`, `'/'` serves `/healthz` and `/readyz`. They are always on the
+   * metrics listener.
+   * @default false
+   */
+  healthPath?: string | false;
+  /** What `/readyz` asks of the upstreams. */
+  readiness?: ReadinessOptions;
+  /**
+   * Per-client limits across the whole proxy. The client is the user the proxy authenticated
+   * (`auth`), else the client's IP address (from `X-Forwarded-For` only with
+   * `trustForwardedHeaders`). Kept in memory per instance unless `rateLimitStore` is given.
+   */
+  rateLimits?: ClientRateLimits;
+  /** Where rate-limit buckets live. @default in memory, per instance */
+  rateLimitStore?: BucketStore;
+  /** Cap on requests in flight to each upstream (a route may set its own). @default no cap */
+  concurrency?: UpstreamConcurrency;
+  /**
+   * Propagate W3C `traceparent` / `tracestate` upstream (starting a trace when none came in)
+   * and honour or generate `X-Request-Id`, echoed on every response.
+   * @default true
+   */
+  tracing?: boolean;
+  /** The time source of rate limits, pacing, queueing and readiness. For tests. @default performance.now and setTimeout */
+  clock?: Clock;
+}
+
+export interface MetricsOptions {
+  /**
+   * Add a `repository` label (the client's name) to request and byte counters. Only for a
+   * known, small set of repositories: beyond `maxRepositories` names, the rest count as `other`.
+   * @default false
+   */
+  repositoryLabels?: boolean;
+  /** @default 200 */
+  maxRepositories?: number;
+}
+
+export interface ReadinessOptions {
+  /** `/readyz` is ready when every upstream answered within this many milliseconds; otherwise it asks `/v2/` now. @default 30000 */
+  maxAge?: number;
+  /** Milliseconds the check waits for each upstream's `/v2/`. @default 2000 */
+  timeout?: number;
+}
+
+/** A token bucket: `perSecond` tokens a second, up to `burst` saved up. */
+export interface BucketLimit {
+  perSecond: number;
+  /** @default perSecond (one second's worth) */
+  burst?: number;
+}
+
+export interface BlobByteLimit extends BucketLimit {
+  /**
+   * `pace` slows the blob stream to the rate; `reject` answers 429 to new blob requests while
+   * the client is over its bytes (a transfer under way is not cut).
+   * @default 'pace'
+   */
+  mode?: 'pace' | 'reject';
+}
+
+export interface ClientRateLimits {
+  /** Requests per second per client; over it, `429 TOOMANYREQUESTS` with `Retry-After`. */
+  requests?: BucketLimit;
+  /** Blob body bytes per second per client. */
+  blobBytes?: BlobByteLimit;
+}
+
+export interface UpstreamConcurrency {
+  /** Upstream requests in flight at once (until their response headers). */
+  limit: number;
+  /** Milliseconds a request over the cap waits for a slot before `503` with `Retry-After`. @default 10000 */
+  queueTimeout?: number;
+}
+
+/** A controllable time source. */
+export interface Clock {
+  /** Milliseconds from an arbitrary origin, never going backwards. */
+  now(): number;
+  /** Resolves after `ms` milliseconds, or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** A bucket's shape: it holds up to `burst` tokens and gains `perSecond` of them each second. */
+export interface BucketSpec {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * Token buckets by key. The built-in store is in memory, per process; a shared one (Redis, a
+ * Durable Object) implements the same three calls and may return promises.
+ */
+export interface BucketStore {
+  /** Takes `cost` tokens if the bucket holds them and returns 0; otherwise takes none and returns the ms until it will hold them. */
+  tryTake(key: string, cost: number, spec: BucketSpec, now: number): number | Promise<number>;
+  /** Takes `cost` tokens even into debt (bytes already sent); returns the ms until it is out of debt (0 when not in debt). */
+  take(key: string, cost: number, spec: BucketSpec, now: number): number | Promise<number>;
+  /** The ms until the bucket is out of debt, taking nothing. */
+  debt(key: string, spec: BucketSpec, now: number): number | Promise<number>;
 }
 
 /**
@@ -172,6 +284,13 @@ export interface ResolvedRoute {
   pathPrefix: string;
   namespaces: string[];
   tokenDance: TokenDance;
+  rateLimits: ResolvedRateLimits | undefined;
+  concurrency: Required<UpstreamConcurrency> | undefined;
+}
+
+export interface ResolvedRateLimits {
+  requests: BucketSpec | undefined;
+  blobBytes: (BucketSpec & { mode: 'pace' | 'reject' }) | undefined;
 }
 
 export interface ResolvedOptions {
@@ -185,6 +304,14 @@ export interface ResolvedOptions {
   idleTimeout: number;
   fetch: typeof fetch;
   onError: (error: unknown, request: Request) => void;
+  metrics: Required<MetricsOptions> | undefined;
+  /** '' for the root, without a trailing slash; undefined when off. */
+  healthPath: string | undefined;
+  readiness: Required<ReadinessOptions>;
+  rateLimits: ResolvedRateLimits | undefined;
+  rateLimitStore: BucketStore | undefined;
+  tracing: boolean;
+  clock: Clock;
 }
 
 /** Matches repositories and, optionally, tags. Digests are never matched by `tags`. */

@@ -19,6 +19,7 @@ export type OciErrorCode =
   | 'UPSTREAM_UNREACHABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_INVALID'
+  | 'UPSTREAM_BUSY'
   | 'NOT_FOUND'
   | 'UNKNOWN';
 

@@ -34,7 +34,7 @@ export async function forwardRegistryRequest(
   const authorization = authenticator ? await authenticator.authorization(forwarded.scope) : request.headers.get('authorization');
   if (authorization) headers.set('authorization', authorization);
 
-  let { response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body);
+  let { response, url: finalUrl } = await exchange(routeContext, request, url, headers, body);
   // Retry once when the proxy authenticates: the token expired early, or the repository needs a
   // scheme the ping did not show. A streamed request body cannot be replayed, so pushes are not.
   if (authenticator && response.status === 401 && body === null && authenticator.learn(response)) {
@@ -42,22 +42,21 @@ export async function forwardRegistryRequest(
     authenticator.invalidate(forwarded.scope);
     const renewed = await authenticator.authorization(forwarded.scope);
     if (renewed) headers.set('authorization', renewed);
-    ({ response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body));
+    ({ response, url: finalUrl } = await exchange(routeContext, request, url, headers, body));
   }
   return toClientResponse(context, routeContext, request, response, finalUrl);
 }
 
 /** One request, with redirects handled per the policy. Returns the final response and its URL. */
 async function exchange(
-  context: ProxyContext,
   routeContext: RouteContext,
   request: Request,
   url: URL,
   headers: Headers,
   body: ReadableStream<Uint8Array> | null,
 ): Promise<{ response: Response; url: URL }> {
-  const { settings } = context;
-  let response = await fetchUpstream(settings, url, { method: request.method, headers, body, signal: request.signal });
+  const { settings } = routeContext;
+  let response = await fetchUpstream(settings, url, { method: request.method, headers, body, signal: request.signal, client: request });
   if (routeContext.route.redirects === 'pass' || body !== null) return { response, url };
 
   let current = url;
@@ -79,7 +78,7 @@ async function exchange(
       hopHeaders.delete('authorization');
     }
     current = next;
-    response = await fetchUpstream(settings, current, { method: request.method, headers: hopHeaders, signal: request.signal });
+    response = await fetchUpstream(settings, current, { method: request.method, headers: hopHeaders, signal: request.signal, client: request });
   }
   return { response, url: current };
 }
