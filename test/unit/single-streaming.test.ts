@@ -146,6 +146,8 @@ describe('request headers sent upstream', () => {
       accept: MediaType.ociManifest,
       'accept-encoding': 'identity',
       'user-agent': 'containerd/2.1.0',
+      // The proxy's own span of a new trace (tracing is on by default; see test/unit/tracing.test.ts).
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/),
     });
   });
 });
