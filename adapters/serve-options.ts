@@ -1,4 +1,4 @@
-import { createRegistryProxy, type FetchHandler } from '../lib/handler.ts';
+import { createRegistryProxy, isRegistryProxy, type FetchHandler } from '../lib/handler.ts';
 import { RegistryProxyOptionsError } from '../lib/options/error.ts';
 import type { RegistryProxyOptions } from '../lib/options/types.ts';
 import { withRequestLog, type RequestLogEntry } from '../lib/request-log.ts';
@@ -17,6 +17,14 @@ export interface ServeOptions extends RegistryProxyOptions {
   onRequest?: (entry: RequestLogEntry) => void;
   /** Serve this handler instead of a new proxy built from the options. */
   handler?: FetchHandler;
+  /**
+   * Serve `/metrics`, `/healthz` and `/readyz` on a second listener at this port (`0` picks one),
+   * so the public registry domain never exposes them. Turns `metrics` on unless it is `false`.
+   * @default off
+   */
+  metricsPort?: number;
+  /** Where the metrics listener listens. @default the `hostname` */
+  metricsHostname?: string;
 }
 
 /** What every runtime's `serve` resolves to. */
@@ -25,7 +33,12 @@ export interface ServerAddress {
   url: string;
   hostname: string;
   port: number;
-  /** Stops accepting connections, lets in-flight requests finish (up to `drainTimeout`), then resolves. */
+  /** The metrics listener's URL (`http://127.0.0.1:9090`), when `metricsPort` is set. */
+  metricsUrl?: string;
+  /**
+   * Fails `/readyz`, stops accepting connections, lets in-flight requests finish (up to
+   * `drainTimeout`), closes the metrics listener last, then resolves.
+   */
   close(): Promise<void>;
 }
 
@@ -35,21 +48,49 @@ export interface PreparedServe {
   handleSignals: boolean;
   drainTimeout: number;
   fetch: FetchHandler;
+  /** The metrics listener: where and what it serves; undefined when off. */
+  metrics: { port: number; hostname: string; fetch: (request: Request) => Promise<Response> } | undefined;
+  /** Makes `/readyz` fail: the first step of a shutdown. */
+  drain: () => void;
 }
 
 /** Validates the listening options and builds the (logged) handler, the same way for every runtime. */
 export function prepareServe(options: ServeOptions): PreparedServe {
-  const { port = 8080, hostname = '0.0.0.0', handleSignals = false, drainTimeout = 30_000, onRequest, handler, ...proxyOptions } =
-    options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RegistryProxyOptionsError('port', `must be an integer from 0 to 65535, got ${String(port)}`);
+  const {
+    port = 8080,
+    hostname = '0.0.0.0',
+    handleSignals = false,
+    drainTimeout = 30_000,
+    onRequest,
+    handler,
+    metricsPort,
+    metricsHostname = hostname,
+    ...proxyOptions
+  } = options;
+  for (const [option, value] of [['port', port], ['metricsPort', metricsPort ?? 0]] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > 65535) {
+      throw new RegistryProxyOptionsError(option, `must be an integer from 0 to 65535, got ${String(value)}`);
+    }
   }
   if (typeof drainTimeout !== 'number' || !Number.isFinite(drainTimeout) || drainTimeout < 0) {
     throw new RegistryProxyOptionsError('drainTimeout', `must be a number of milliseconds >= 0, got ${String(drainTimeout)}`);
   }
-  let fetch = handler ?? createRegistryProxy(proxyOptions);
+  const proxy = handler ?? createRegistryProxy({ ...proxyOptions, metrics: proxyOptions.metrics ?? metricsPort !== undefined });
+  const operations = isRegistryProxy(proxy) ? proxy : undefined;
+  if (metricsPort !== undefined && !operations) {
+    throw new RegistryProxyOptionsError('metricsPort', 'needs the proxy itself as `handler` (a function from createRegistryProxy), which serves the metrics');
+  }
+  let fetch: FetchHandler = proxy;
   if (onRequest) fetch = withRequestLog(fetch, onRequest);
-  return { port, hostname, handleSignals, drainTimeout, fetch };
+  return {
+    port,
+    hostname,
+    handleSignals,
+    drainTimeout,
+    fetch,
+    metrics: metricsPort === undefined ? undefined : { port: metricsPort, hostname: metricsHostname, fetch: operations!.operations },
+    drain: () => operations?.drain(),
+  };
 }
 
 /** `http://host:port`, with IPv6 addresses bracketed. */

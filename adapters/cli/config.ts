@@ -19,6 +19,9 @@ export interface CliConfig {
   /** A file whose contents are the upstream password (GOOGLE_APPLICATION_CREDENTIALS, *_FILE). */
   passwordFile: { path: string; source: string; username: string } | undefined;
   help: boolean;
+  /** The operations listener (/metrics, /healthz, /readyz); off when undefined. */
+  metricsPort: number | undefined;
+  metricsHostname: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +63,19 @@ const SETTINGS = {
   log: { flag: 'log', env: ['REGISTRY_PROXY_LOG'], description: 'text | json | off (default text)' },
   config: { flag: 'config', env: ['REGISTRY_PROXY_CONFIG'], description: 'JSON file with options: upstreams routing table, auth, …' },
   upstreams: { flag: 'upstreams', env: ['REGISTRY_PROXY_UPSTREAMS'], description: 'the upstreams routing table as JSON (see README)' },
+  metricsPort: { flag: 'metrics-port', env: ['REGISTRY_PROXY_METRICS_PORT'], description: 'serve /metrics, /healthz, /readyz on this port (default off)' },
+  metricsHost: { flag: 'metrics-host', env: ['REGISTRY_PROXY_METRICS_HOST'], description: 'listen address of the metrics port (default: --host)' },
+  metricsRepositoryLabels: { flag: 'metrics-repository-labels', env: ['REGISTRY_PROXY_METRICS_REPOSITORY_LABELS'], boolean: true, description: 'add a repository label to request and byte counters' },
+  healthPath: { flag: 'health-path', env: ['REGISTRY_PROXY_HEALTH_PATH'], description: 'also serve healthz/readyz on the main port under this path, e.g. /-' },
+  readyMaxAge: { flag: 'ready-max-age', env: ['REGISTRY_PROXY_READY_MAX_AGE'], description: 'ms an upstream answer keeps /readyz ready before /v2/ is asked (default 30000)' },
+  rateLimit: { flag: 'rate-limit', env: ['REGISTRY_PROXY_RATE_LIMIT'], description: 'requests per second per client (default off)' },
+  rateLimitBurst: { flag: 'rate-limit-burst', env: ['REGISTRY_PROXY_RATE_LIMIT_BURST'], description: 'requests a client may save up (default one second\'s worth)' },
+  blobRateLimit: { flag: 'blob-rate-limit', env: ['REGISTRY_PROXY_BLOB_RATE_LIMIT'], description: 'blob bytes per second per client (default off)' },
+  blobRateBurst: { flag: 'blob-rate-burst', env: ['REGISTRY_PROXY_BLOB_RATE_BURST'], description: 'blob bytes a client may save up (default one second\'s worth)' },
+  blobRateMode: { flag: 'blob-rate-mode', env: ['REGISTRY_PROXY_BLOB_RATE_MODE'], description: 'pace | reject: slow blob streams or refuse new ones (default pace)' },
+  upstreamConcurrency: { flag: 'upstream-concurrency', env: ['REGISTRY_PROXY_UPSTREAM_CONCURRENCY'], description: 'requests in flight to each upstream at most (default no cap)' },
+  upstreamQueueTimeout: { flag: 'upstream-queue-timeout', env: ['REGISTRY_PROXY_UPSTREAM_QUEUE_TIMEOUT'], description: 'ms a request waits for an upstream slot before 503 (default 10000)' },
+  noTracing: { flag: 'no-tracing', env: ['REGISTRY_PROXY_NO_TRACING'], boolean: true, description: 'no traceparent upstream, no X-Request-Id' },
   help: { flag: 'help', env: [], boolean: true, description: 'show this help' },
 } satisfies Record<string, Setting>;
 
@@ -104,6 +120,11 @@ function parseBoolean(source: string, value: string): boolean {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new ConfigError(source, `must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function parsePositive(source: string, value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) throw new ConfigError(source, `must be a number > 0, got ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 function parseInteger(source: string, value: string, min: number, max: number): number {
@@ -216,6 +237,44 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   }
   const configFile = read('config');
 
+  const found = <T>(name: SettingName, parse: (setting: { value: string; source: string }) => T): T | undefined => {
+    const setting = read(name);
+    return setting && parse(setting);
+  };
+  if (flag('metricsRepositoryLabels')) proxy.metrics = { repositoryLabels: true };
+  const healthPath = read('healthPath');
+  if (healthPath) {
+    proxy.healthPath = healthPath.value;
+    sources.healthPath = healthPath.source;
+  }
+  const readyMaxAge = found('readyMaxAge', ({ value, source }) => parseInteger(source, value, 0, 86_400_000));
+  if (readyMaxAge !== undefined) proxy.readiness = { maxAge: readyMaxAge };
+  const rate = found('rateLimit', ({ value, source }) => parsePositive(source, value));
+  const rateBurst = found('rateLimitBurst', ({ value, source }) => parsePositive(source, value));
+  const blobRate = found('blobRateLimit', ({ value, source }) => parsePositive(source, value));
+  const blobBurst = found('blobRateBurst', ({ value, source }) => parsePositive(source, value));
+  const blobMode = found('blobRateMode', ({ value, source }) => {
+    if (value !== 'pace' && value !== 'reject') throw new ConfigError(source, `must be pace or reject, got ${JSON.stringify(value)}`);
+    return value;
+  });
+  if ((rateBurst !== undefined && rate === undefined) || ((blobBurst !== undefined || blobMode) && blobRate === undefined)) {
+    throw new ConfigError(read(rate === undefined && rateBurst !== undefined ? 'rateLimitBurst' : blobBurst !== undefined ? 'blobRateBurst' : 'blobRateMode')!.source, 'needs its rate (--rate-limit / --blob-rate-limit)');
+  }
+  if (rate !== undefined || blobRate !== undefined) {
+    proxy.rateLimits = {
+      ...(rate !== undefined ? { requests: { perSecond: rate, ...(rateBurst !== undefined ? { burst: rateBurst } : {}) } } : {}),
+      ...(blobRate !== undefined ? { blobBytes: { perSecond: blobRate, ...(blobBurst !== undefined ? { burst: blobBurst } : {}), ...(blobMode ? { mode: blobMode } : {}) } } : {}),
+    };
+    sources.rateLimits = read(rate !== undefined ? 'rateLimit' : 'blobRateLimit')!.source;
+  }
+  const concurrency = found('upstreamConcurrency', ({ value, source }) => parseInteger(source, value, 1, 100_000));
+  const queueTimeout = found('upstreamQueueTimeout', ({ value, source }) => parseInteger(source, value, 0, 3_600_000));
+  if (queueTimeout !== undefined && concurrency === undefined) throw new ConfigError(read('upstreamQueueTimeout')!.source, 'needs --upstream-concurrency');
+  if (concurrency !== undefined) proxy.concurrency = { limit: concurrency, ...(queueTimeout !== undefined ? { queueTimeout } : {}) };
+  if (flag('noTracing')) proxy.tracing = false;
+  const metricsPort = found('metricsPort', ({ value, source }) => parseInteger(source, value, 0, 65535));
+  const metricsHost = read('metricsHost');
+
   const port = read('port');
   const host = read('host');
   const log = read('log');
@@ -232,6 +291,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     passwordFile,
     configFile: configFile && { path: configFile.value, source: configFile.source },
     help: flag('help'),
+    metricsPort,
+    metricsHostname: metricsHost?.value,
   };
 }
 

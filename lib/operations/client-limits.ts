@@ -53,7 +53,9 @@ export class ClientLimits {
       const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
       if (forwarded) return `ip:${forwarded}`;
     }
-    return `ip:${connection?.clientAddress ?? connection?.remoteAddr?.hostname ?? 'unknown'}`;
+    const address = connection?.clientAddress ?? connection?.remoteAddr?.hostname;
+    // A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: one client, one key.
+    return `ip:${address === undefined ? 'unknown' : address.startsWith('::ffff:') ? address.slice(7) : address}`;
   }
 
   /** A `429 TOOMANYREQUESTS` when the client is over a request limit (or, for blob GETs, in byte debt); else undefined. */
