@@ -11,6 +11,7 @@ import { parseChallenge } from '../integration/harness/cases.ts';
 import { MANIFEST_ACCEPT } from '../integration/harness/registry.ts';
 import { compareLayout, describe as describeRun, skopeoCopyToOci } from '../integration/harness/skopeo.ts';
 import { ensureBuilt } from './build.ts';
+import { defineOperationsSuite } from './operations.ts';
 import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { findRuntime, MUST_RUN, type Runtime, type RuntimeName } from './runtimes.ts';
 import {
@@ -86,6 +87,7 @@ export function addTests(name: RuntimeName): void {
       return;
     }
     defineSuite(runtime);
+    defineOperationsSuite(runtime);
   });
 }
 
