@@ -27,12 +27,17 @@ export class ConcurrencyLimit {
     return this.#waiting.length;
   }
 
+  /** A release function when a slot is free right now (no promise on the common path), else undefined. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.#active >= this.limit || this.#waiting.length > 0) return undefined;
+    this.#active++;
+    return this.#releaser();
+  }
+
   /** Resolves to a release function, or to `undefined` when no slot came free in time. */
   async acquire(): Promise<(() => void) | undefined> {
-    if (this.#active < this.limit) {
-      this.#active++;
-      return this.#releaser();
-    }
+    const now = this.tryAcquire();
+    if (now) return now;
     if (this.queueTimeout === 0) return undefined;
     const timeout = new AbortController();
     let granted!: () => void;

@@ -15,8 +15,7 @@ export interface Classified {
  * What a request is for (its `endpoint` label) and which route serves it — worked out from the
  * path alone, before the router runs, so limits can refuse a request before it costs anything.
  */
-export function classify(context: ProxyContext, request: Request, url: URL): Classified {
-  const { pathname } = url;
+export function classify(context: ProxyContext, request: Request, pathname: string): Classified {
   const read = request.method === 'GET' || request.method === 'HEAD';
   let endpoint: Endpoint = 'other';
   let name: string | undefined;
@@ -38,7 +37,23 @@ export function classify(context: ProxyContext, request: Request, url: URL): Cla
     }
   }
   if (endpoint === 'other') return { endpoint, name, routeContext: undefined };
-  const host = requestHost(request, url, context.options.trustForwardedHeaders);
-  const routeContext = selectRoute(context, host, url.searchParams.get('ns'), name) ?? (endpoint === 'token' ? context.routes[0] : undefined);
-  return { endpoint, name, routeContext };
+  return { endpoint, name, routeContext: routeOf(context, request, name) ?? (endpoint === 'token' ? context.routes[0] : undefined) };
+}
+
+function routeOf(context: ProxyContext, request: Request, name: string | undefined): RouteContext | undefined {
+  const only = context.routes.length === 1 ? context.routes[0]! : undefined;
+  // One route that matches everything: no URL to parse (the common single-upstream proxy).
+  if (only && only.route.hosts.length === 0 && only.route.namespaces.length === 0 && only.route.pathPrefix === '') return only;
+  const url = new URL(request.url);
+  return selectRoute(context, requestHost(request, url, context.options.trustForwardedHeaders), url.searchParams.get('ns'), name);
+}
+
+/** The path of a request URL without parsing the whole URL (`http://host/path?query` → `/path`). */
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start === -1) return '/';
+  const query = url.indexOf('?', start);
+  const hash = url.indexOf('#', start);
+  const end = query === -1 ? hash : hash === -1 ? query : Math.min(query, hash);
+  return url.slice(start, end === -1 ? undefined : end);
 }

@@ -25,6 +25,8 @@ interface ByteBucket {
  */
 export class ClientLimits {
   readonly #store: BucketStore;
+  /** The built-in store answers synchronously: no promise per request. */
+  readonly #memory: MemoryBucketStore | undefined;
   readonly #clock: Clock;
   readonly #global: ResolvedRateLimits | undefined;
   readonly #trustForwarded: boolean;
@@ -32,6 +34,7 @@ export class ClientLimits {
 
   constructor(options: ResolvedOptions, metrics: ProxyMetrics | undefined) {
     this.#store = options.rateLimitStore ?? new MemoryBucketStore();
+    this.#memory = this.#store instanceof MemoryBucketStore ? this.#store : undefined;
     this.#clock = options.clock;
     this.#global = options.rateLimits;
     this.#trustForwarded = options.trustForwardedHeaders;
@@ -43,12 +46,19 @@ export class ClientLimits {
     return options.rateLimits !== undefined || options.routes.some((route) => route.rateLimits !== undefined);
   }
 
-  async clientKey(context: ProxyContext, request: Request, connection: ConnectionInfo | undefined): Promise<string> {
+  /** The client's key; a promise only when the proxy must check credentials to know the user. */
+  clientKey(context: ProxyContext, request: Request, connection: ConnectionInfo | undefined): string | Promise<string> {
     if (context.clientAuth && request.headers.has('authorization')) {
-      const identity: ClientIdentity | undefined = await context.clientAuth.identifyRequest(request);
-      if (identity?.kind === 'user') return `user:${identity.name}`;
-      if (identity?.kind === 'token' && identity.subject) return `user:${identity.subject}`;
+      return context.clientAuth.identifyRequest(request).then((identity: ClientIdentity | undefined) => {
+        if (identity?.kind === 'user') return `user:${identity.name}`;
+        if (identity?.kind === 'token' && identity.subject) return `user:${identity.subject}`;
+        return this.#addressKey(request, connection);
+      });
     }
+    return this.#addressKey(request, connection);
+  }
+
+  #addressKey(request: Request, connection: ConnectionInfo | undefined): string {
     if (this.#trustForwarded) {
       const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
       if (forwarded) return `ip:${forwarded}`;
@@ -58,8 +68,34 @@ export class ClientLimits {
     return `ip:${address === undefined ? 'unknown' : address.startsWith('::ffff:') ? address.slice(7) : address}`;
   }
 
-  /** A `429 TOOMANYREQUESTS` when the client is over a request limit (or, for blob GETs, in byte debt); else undefined. */
-  async admit(client: string, routeContext: RouteContext | undefined, endpoint: Endpoint, method: string): Promise<Response | undefined> {
+  /**
+   * A `429 TOOMANYREQUESTS` when the client is over a request limit (or, for blob GETs, in byte
+   * debt); else undefined. Synchronous with the in-memory store, which keeps the common path
+   * free of promises.
+   */
+  admit(client: string, routeContext: RouteContext | undefined, endpoint: Endpoint, method: string): Response | undefined | Promise<Response | undefined> {
+    const store = this.#memory;
+    if (!store) return this.#admitAsync(client, routeContext, endpoint, method);
+    const route = routeContext?.route;
+    const routeName = route?.name ?? 'none';
+    const now = this.#clock.now();
+    for (const [scope, limits] of [['*', this.#global], [routeName, route?.rateLimits]] as const) {
+      if (!limits?.requests) continue;
+      const ms = store.tryTake(`requests ${scope} ${client}`, 1, limits.requests, now);
+      if (ms > 0) return this.#refuse(routeName, 'requests', ms, 'too many requests from this client');
+    }
+    if (endpoint === 'blob' && method === 'GET') {
+      for (const bucket of this.#byteBuckets(client, routeContext)) {
+        if (bucket.pace) continue;
+        const ms = store.debt(bucket.key, bucket.spec, now);
+        if (ms > 0) return this.#refuse(routeName, 'bytes', ms, 'this client has pulled too many blob bytes');
+      }
+    }
+    return undefined;
+  }
+
+  /** `admit` for a store that answers with promises (a shared one): every bucket awaited. */
+  async #admitAsync(client: string, routeContext: RouteContext | undefined, endpoint: Endpoint, method: string): Promise<Response | undefined> {
     const route = routeContext?.route;
     const routeName = route?.name ?? 'none';
     const scopes: Array<[string, ResolvedRateLimits | undefined]> = [

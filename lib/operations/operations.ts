@@ -8,7 +8,7 @@ import type { ResolvedOptions, ResolvedRoute } from '../options/types.ts';
 import { isValidRepositoryName } from '../protocol/reference.ts';
 import { requestIdOf, startTrace } from '../tracing/trace-context.ts';
 import type { UpstreamObserver } from '../upstream/fetch.ts';
-import { classify } from './classify.ts';
+import { classify, pathOf } from './classify.ts';
 import { ClientLimits, type ConnectionInfo } from './client-limits.ts';
 import { meteredBody } from './metered-body.ts';
 import { setRequestState, type RequestState } from './request-state.ts';
@@ -54,14 +54,14 @@ export class Operations {
 
   async #handle(context: ProxyContext, handler: Handler, request: Request, connection: ConnectionInfo | undefined): Promise<Response> {
     const options = this.#options;
-    const url = new URL(request.url);
-    if (options.healthPath !== undefined && url.pathname.startsWith(options.healthPath)) {
-      const rest = url.pathname.slice(options.healthPath.length);
+    const pathname = pathOf(request.url);
+    if (options.healthPath !== undefined && pathname.startsWith(options.healthPath)) {
+      const rest = pathname.slice(options.healthPath.length);
       if (rest === '/healthz' || rest === '/readyz') return this.healthResponse(rest.slice(1) as 'healthz' | 'readyz', request.method);
     }
     const { clock } = options;
     const started = clock.now();
-    const { endpoint, name, routeContext } = classify(context, request, url);
+    const { endpoint, name, routeContext } = classify(context, request, pathname);
     const route = routeContext?.route.name ?? 'none';
     const state: RequestState = {
       requestId: options.tracing ? requestIdOf(request.headers) : undefined,
@@ -79,8 +79,14 @@ export class Operations {
     let bodyCounted = false;
     try {
       const limits = this.#limits;
-      const client = limits ? await limits.clientKey(context, request, connection) : '';
-      let response = limits ? await limits.admit(client, routeContext, endpoint, request.method) : undefined;
+      let client = '';
+      let response: Response | undefined;
+      if (limits) {
+        const key = limits.clientKey(context, request, connection);
+        client = typeof key === 'string' ? key : await key;
+        const refusal = limits.admit(client, routeContext, endpoint, request.method);
+        response = refusal instanceof Promise ? await refusal : refusal;
+      }
       response ??= await handler(request);
       if (state.requestId !== undefined) {
         try {
@@ -99,6 +105,14 @@ export class Operations {
       const pace = limits && endpoint === 'blob' && request.method === 'GET' && response.ok ? limits.blobPacer(client, routeContext) : undefined;
       if (!response.body || (!metrics && !pace)) return response;
       const bytes = metrics && (repository === undefined ? metrics.bytesSent.labels(route, endpoint) : metrics.bytesSent.labels(route, endpoint, repository));
+      const declared = endpoint === 'blob' || pace ? null : response.headers.get('content-length');
+      if (bytes && declared !== null && /^\d+$/.test(declared)) {
+        // Manifests, tag lists, error bodies: a few KiB with a declared length, counted by it
+        // rather than through a wrapping stream that would cost more than the rest of the
+        // metrics. Blob bodies, the ones that can end early, are counted as they stream.
+        bytes.inc(Number(declared));
+        return response;
+      }
       let done!: (bytes: number) => void;
       state.bodyDone = new Promise((resolve) => (done = resolve));
       const body = meteredBody(response.body, {

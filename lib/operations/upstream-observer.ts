@@ -59,6 +59,8 @@ export function createUpstreamObserver(parts: RouteObserverParts): UpstreamObser
         if (trace) propagateTrace(trace, headers);
       }
       if (!limit) return finisher(client, purpose, undefined);
+      const free = limit.tryAcquire();
+      if (free) return finisher(client, purpose, free);
       return limit.acquire().then((release) => {
         if (!release) {
           metrics?.rateLimited.labels(route, 'concurrency').inc();

@@ -47,15 +47,16 @@ export function isRedirect(response: Response): boolean {
 export async function fetchUpstream(settings: UpstreamFetchSettings, url: URL, init: UpstreamRequestInit): Promise<Response> {
   const { observer } = settings;
   if (!observer) return sendUpstream(settings, url, init);
-  const { client, purpose = 'registry', ...rest } = init;
-  const headers = rest.headers instanceof Headers ? rest.headers : new Headers(rest.headers);
-  const end = await observer.begin(headers, { client, purpose });
+  let headers = init.headers;
+  if (!(headers instanceof Headers)) init = { ...init, headers: (headers = new Headers(headers)) };
+  const begun = observer.begin(headers, { client: init.client, purpose: init.purpose ?? 'registry' });
+  const end = typeof begun === 'function' ? begun : await begun;
   try {
-    const response = await sendUpstream(settings, url, { ...rest, headers });
+    const response = await sendUpstream(settings, url, init);
     end(response.status);
     return response;
   } catch (error) {
-    end(rest.signal.aborted ? 'cancelled' : (error as { code?: unknown }).code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error');
+    end(init.signal.aborted ? 'cancelled' : (error as { code?: unknown }).code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error');
     throw error;
   }
 }
@@ -76,6 +77,7 @@ async function sendUpstream(settings: UpstreamFetchSettings, url: URL, init: Ups
         }, settings.headersTimeout)
       : undefined;
   try {
+    // `client` and `purpose` ride along unread: fetch ignores keys it does not know.
     return await settings.fetch(url, {
       ...init,
       redirect: 'manual',
