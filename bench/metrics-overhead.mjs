@@ -9,6 +9,7 @@
 //
 //   npm run build && node bench/metrics-overhead.mjs            # ratio, exit 1 when > 1.10
 //   REQUESTS=5000 ROUNDS=7 CONCURRENCY=32 node bench/metrics-overhead.mjs
+/* global Request */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
