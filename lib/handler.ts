@@ -5,6 +5,7 @@ import { Operations } from './operations/operations.ts';
 import { isOciError, ociErrorResponse } from './protocol/errors.ts';
 import { resolveOptions } from './options/resolve.ts';
 import type { RegistryProxyOptions } from './options/types.ts';
+import { createContext } from './context.ts';
 import { buildRouter } from './routes.ts';
 
 /**
@@ -46,7 +47,9 @@ export interface RegistryProxy extends FetchHandler {
 export function createRegistryProxy(options: RegistryProxyOptions = {}): RegistryProxy {
   const resolved = resolveOptions(options);
   const operations = new Operations(resolved);
-  const { router, context } = buildRouter(resolved, operations.observerOf);
+  // Each route's upstream exchanges get the operations layer's observer (tracing, metrics, concurrency cap).
+  const context = createContext(resolved, operations.observerOf);
+  const router = buildRouter(resolved, context);
 
   const handle = async (request: Request): Promise<Response> => {
     try {

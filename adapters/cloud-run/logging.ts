@@ -1,5 +1,6 @@
 import type { RequestLogEntry } from '../../lib/request-log.ts';
 import { readIncomingTrace } from '../../lib/tracing/trace-context.ts';
+import { requestLogFields } from '../log-entry.ts';
 
 /**
  * Cloud Logging's structured-log format: one JSON object a line on stdout/stderr, with the
@@ -30,7 +31,7 @@ export function parseTraceContext(headers: Headers): TraceContext | undefined {
  * span is the caller's (Cloud Run's own span), which Cloud Trace knows; the proxy's span is not
  * exported.
  */
-export function traceFields(trace: TraceContext | undefined, projectId: string | undefined): Record<string, unknown> {
+function traceFields(trace: TraceContext | undefined, projectId: string | undefined): Record<string, unknown> {
   if (!trace || !projectId) return {};
   return {
     'logging.googleapis.com/trace': `projects/${projectId}/traces/${trace.traceId}`,
@@ -45,28 +46,9 @@ function traceOf(entry: RequestLogEntry): TraceContext | undefined {
   return parseTraceContext(entry.request.headers);
 }
 
-export function severityOf(status: number): 'INFO' | 'WARNING' | 'ERROR' {
-  return status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO';
-}
-
-/** The access-log entry of one request. */
+/** The access-log entry of one request, linked to its trace. */
 export function cloudRequestEntry(entry: RequestLogEntry, projectId: string | undefined): Record<string, unknown> {
-  const size = entry.response.headers.get('content-length');
-  return {
-    severity: severityOf(entry.status),
-    message: `${entry.method} ${entry.path} ${entry.status}`,
-    httpRequest: {
-      requestMethod: entry.method,
-      requestUrl: entry.path,
-      status: entry.status,
-      ...(entry.userAgent ? { userAgent: entry.userAgent } : {}),
-      ...(entry.bytesSent !== undefined ? { responseSize: String(entry.bytesSent) } : size !== null && /^\d+$/.test(size) ? { responseSize: size } : {}),
-      latency: `${(entry.durationMs / 1000).toFixed(6)}s`,
-    },
-    ...(entry.requestId ? { 'logging.googleapis.com/labels': { requestId: entry.requestId, ...(entry.route ? { route: entry.route } : {}) } } : {}),
-    ...(entry.upstreamStatus !== undefined ? { upstreamStatus: entry.upstreamStatus, upstreamLatency: `${((entry.upstreamDurationMs ?? 0) / 1000).toFixed(6)}s` } : {}),
-    ...traceFields(traceOf(entry), projectId),
-  };
+  return { ...requestLogFields(entry), ...traceFields(traceOf(entry), projectId) };
 }
 
 /** An error entry, correlated with its request's trace when there is one. */
@@ -79,8 +61,4 @@ export function cloudErrorEntry(error: unknown, request: Request | undefined, pr
     message: path ? `${request!.method} ${path}: ${message}` : message,
     ...(request ? traceFields(parseTraceContext(request.headers), projectId) : {}),
   };
-}
-
-export function jsonLine(entry: Record<string, unknown>): string {
-  return `${JSON.stringify(entry)}\n`;
 }

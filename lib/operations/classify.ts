@@ -1,8 +1,7 @@
-import { requestHost, selectRoute, type ProxyContext, type RouteContext } from '../context.ts';
+import type { ProxyContext, RouteContext } from '../context.ts';
 import type { Endpoint } from '../metrics/proxy-metrics.ts';
-
-const UPLOAD_PATH = /^\/v2\/(.+)\/blobs\/uploads(?:\/.*)?$/;
-const REGISTRY_PATH = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\/[^/]*$/;
+import { requestHost } from '../protocol/host.ts';
+import { parseRegistryPath } from '../protocol/paths.ts';
 
 export interface Classified {
   endpoint: Endpoint;
@@ -16,23 +15,18 @@ export interface Classified {
  * path alone, before the router runs, so limits can refuse a request before it costs anything.
  */
 export function classify(context: ProxyContext, request: Request, pathname: string): Classified {
-  const read = request.method === 'GET' || request.method === 'HEAD';
   let endpoint: Endpoint = 'other';
   let name: string | undefined;
   if (pathname === '/v2/' || pathname === '/v2') endpoint = 'ping';
   else if (pathname === context.options.tokenPath) endpoint = 'token';
   else {
-    const upload = UPLOAD_PATH.exec(pathname);
-    const match = upload ? undefined : REGISTRY_PATH.exec(pathname);
-    if (upload) {
-      endpoint = 'upload';
-      name = upload[1];
-    } else if (match) {
-      name = match[1];
-      const kind = match[2];
-      if (kind === 'manifests') endpoint = read ? 'manifest' : 'upload';
-      else if (kind === 'blobs') endpoint = read ? 'blob' : 'upload';
-      else if (kind === 'tags') endpoint = 'tags';
+    const path = parseRegistryPath(pathname);
+    if (path) {
+      name = path.name;
+      const read = request.method === 'GET' || request.method === 'HEAD';
+      if (path.kind === 'manifests') endpoint = read ? 'manifest' : 'upload';
+      else if (path.kind === 'blobs') endpoint = read && !path.rest.startsWith('uploads') ? 'blob' : 'upload';
+      else if (path.kind === 'tags') endpoint = 'tags';
       else endpoint = 'referrers';
     }
   }
@@ -45,7 +39,7 @@ function routeOf(context: ProxyContext, request: Request, name: string | undefin
   // One route that matches everything: no URL to parse (the common single-upstream proxy).
   if (only && only.route.hosts.length === 0 && only.route.namespaces.length === 0 && only.route.pathPrefix === '') return only;
   const url = new URL(request.url);
-  return selectRoute(context, requestHost(request, url, context.options.trustForwardedHeaders), url.searchParams.get('ns'), name);
+  return context.selectRoute(requestHost(request, url, context.options.trustForwardedHeaders), url.searchParams.get('ns'), name);
 }
 
 /** The path of a request URL without parsing the whole URL (`http://host/path?query` → `/path`). */

@@ -1,6 +1,7 @@
 import { compileAccessRules } from '../auth/access-rules.ts';
 import { resolveClientAuth } from '../auth/options.ts';
 import { isValidRepositoryName } from '../protocol/reference.ts';
+import { validateCredentials } from '../upstream/credentials.ts';
 import { RegistryProxyOptionsError } from './error.ts';
 import { resolveConcurrency, resolveOperations, resolveRateLimits } from './resolve-operations.ts';
 import type {
@@ -9,7 +10,6 @@ import type {
   ResolvedOptions,
   ResolvedRoute,
   TokenDance,
-  UpstreamCredentials,
   UpstreamCredentialsProvider,
   UpstreamRoute,
   UpstreamSettings,
@@ -25,7 +25,7 @@ const WELL_KNOWN_UPSTREAMS: Record<string, string> = {
 const DOCKER_HUB_HOST = 'registry-1.docker.io';
 
 /** Turns `docker.io`, `ghcr.io`, `127.0.0.1:5000` or a full URL into the upstream's origin URL. */
-export function parseUpstream(value: string, option = 'upstream'): URL {
+function parseUpstream(value: string, option = 'upstream'): URL {
   if (typeof value !== 'string' || value === '') {
     throw new RegistryProxyOptionsError(option, 'must be a URL or a registry host');
   }
@@ -58,29 +58,6 @@ function positiveMilliseconds(option: string, value: number | undefined, fallbac
     throw new RegistryProxyOptionsError(option, `must be a number of milliseconds >= 0, got ${String(value)}`);
   }
   return value;
-}
-
-/** Checks the shape of credentials, whether configured statically or returned by a provider. */
-export function validateCredentials(value: unknown, option = 'credentials'): UpstreamCredentials {
-  if (typeof value === 'object' && value !== null) {
-    const record = value as Record<string, unknown>;
-    if (typeof record.authorization === 'string') {
-      if (!/^(basic|bearer) \S+$/i.test(record.authorization)) {
-        throw new RegistryProxyOptionsError(option, 'authorization must look like "Basic <base64>" or "Bearer <token>"');
-      }
-      return value as UpstreamCredentials;
-    }
-    if (typeof record.username === 'string' && typeof record.password === 'string') {
-      if (record.username === '' || record.username.includes(':')) {
-        throw new RegistryProxyOptionsError(option, 'username must be non-empty and must not contain ":"');
-      }
-      return value as UpstreamCredentials;
-    }
-  }
-  throw new RegistryProxyOptionsError(
-    option,
-    'must be { username, password }, { authorization }, or a function returning one of them',
-  );
 }
 
 function resolveCredentials(value: UpstreamSettings['credentials'], option: string): UpstreamCredentialsProvider | undefined {

@@ -347,7 +347,7 @@ export interface ClientAuthOptions {
   /**
    * Secret that signs the proxy's tokens (HS256), at least 32 characters. Set it when several
    * instances serve one domain, so a token from one is valid on all.
-   * @default a random secret per process
+   * @default a random secret per proxy (per isolate on Workers), drawn on the first token request
    */
   tokenSecret?: string;
   /** Lifetime of the proxy's tokens, in seconds. @default 300 */
@@ -364,7 +364,8 @@ export interface ResolvedUser {
 
 export interface ResolvedClientAuth {
   users: Map<string, ResolvedUser>;
-  tokenSecret: Uint8Array<ArrayBuffer>;
+  /** `undefined`: a random secret drawn on first use (never at creation, see auth/options.ts). */
+  tokenSecret: Uint8Array<ArrayBuffer> | undefined;
   tokenTtl: number;
   service: string;
 }

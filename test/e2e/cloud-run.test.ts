@@ -95,7 +95,8 @@ describe('Cloud Run entry on Node 20', () => {
       httpRequest: { requestMethod: 'GET', requestUrl: '/v2/app/manifests/v1', status: 200 },
       'logging.googleapis.com/trace': `projects/${PROJECT}/traces/${TRACE}`,
       'logging.googleapis.com/spanId': '0000000000000007',
-      'logging.googleapis.com/labels': { requestId: expect.stringMatching(/^[0-9a-f-]{36}$/), route: expect.any(String) },
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      route: expect.any(String),
       upstreamStatus: 200,
     });
     // Every line of output is JSON for Cloud Logging, and the token appears in none.
