@@ -77,9 +77,11 @@ async function sendUpstream(settings: UpstreamFetchSettings, url: URL, init: Ups
         }, settings.headersTimeout)
       : undefined;
   try {
-    // `client` and `purpose` ride along unread: fetch ignores keys it does not know.
+    // Only what fetch should see: `client` means something else to Deno's fetch (an HttpClient).
     return await settings.fetch(url, {
-      ...init,
+      method: init.method,
+      headers: init.headers,
+      body: init.body,
       redirect: 'manual',
       signal: controller.signal,
       // Required by the fetch spec for streamed request bodies (pushes); ignored without a body.
