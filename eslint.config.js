@@ -58,6 +58,17 @@ export default tseslint.config(
   boundary('lib/auth/**/*.ts', 'auth/ (the proxy\'s own clients) sees protocol/ and option types, never upstream/ or the router', [
     '../upstream/*', '../options/resolve.ts', '../routes.ts', '../handler.ts', '../index.ts',
   ]),
+  boundary('lib/metrics/**/*.ts', 'metrics/ imports nothing else from lib/', ['../**']),
+  boundary('lib/tracing/**/*.ts', 'tracing/ imports nothing else from lib/', ['../**']),
+  boundary('lib/limits/**/*.ts', 'limits/ sees option types only', [
+    '../*.ts', '../auth/*', '../upstream/*', '../protocol/*', '../operations/*', '../metrics/*', '../tracing/*', '../health/*', '../options/resolve*.ts',
+  ]),
+  boundary('lib/health/**/*.ts', 'health/ sees option types and upstream/ only', [
+    '../*.ts', '../auth/*', '../protocol/*', '../operations/*', '../metrics/*', '../tracing/*', '../limits/*', '../options/resolve*.ts',
+  ]),
+  boundary('lib/operations/**/*.ts', 'operations/ wraps the handler: it never imports the router or the handler', [
+    '../routes.ts', '../handler.ts', '../index.ts', '../options/resolve*.ts',
+  ]),
   boundary('lib/upstream/**/*.ts', 'upstream/ (talking to the upstream) sees protocol/ and option types, never auth/ or the router', [
     '../auth/*', '../options/resolve.ts', '../routes.ts', '../handler.ts', '../index.ts',
   ]),

@@ -13,13 +13,14 @@ interface BunHttpServer {
   hostname: string;
   port: number;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  requestIP(request: Request): { address: string } | null;
 }
 interface BunGlobal {
   serve(options: {
     port: number;
     hostname: string;
     idleTimeout: number;
-    fetch: (request: Request) => Response | Promise<Response>;
+    fetch: (request: Request, server: BunHttpServer) => Response | Promise<Response>;
   }): BunHttpServer;
 }
 
@@ -49,10 +50,12 @@ export async function serve(options: BunServeOptions = {}): Promise<BunServer> {
   if (!Number.isInteger(idleTimeout) || idleTimeout < 0 || idleTimeout > MAX_IDLE_SECONDS) {
     throw new RangeError(`registry-proxy: option "idleTimeout" must be a whole number of seconds from 0 to ${MAX_IDLE_SECONDS}`);
   }
-  const { port, hostname, handleSignals, drainTimeout, fetch } = prepareServe(rest);
+  const { port, hostname, handleSignals, drainTimeout, fetch, metrics, drain } = prepareServe(rest);
 
-  // Wrapped so Bun's second argument (the server) never reaches the proxy's handler.
-  const server = bun.serve({ port, hostname, idleTimeout, fetch: (request) => fetch(request) });
+  // The proxy gets the client's address from Bun's server, never the server itself.
+  const server = bun.serve({ port, hostname, idleTimeout, fetch: (request, bunServer) => fetch(request, { clientAddress: bunServer.requestIP(request)?.address }) });
+  // The operations listener goes last on close, so probes see /readyz fail through the drain.
+  const operations = metrics ? bun.serve({ port: metrics.port, hostname: metrics.hostname, idleTimeout, fetch: (request) => metrics.fetch(request) }) : undefined;
 
   const onSignal = () => {
     void close().then(() => process.exit(0));
@@ -62,9 +65,11 @@ export async function serve(options: BunServeOptions = {}): Promise<BunServer> {
     (closing ??= (async () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      drain();
       // stop() stops listening and resolves once in-flight requests have finished.
       await settleWithin(server.stop(), drainTimeout);
       await server.stop(true);
+      await operations?.stop(true);
     })());
 
   if (handleSignals) {
@@ -72,5 +77,12 @@ export async function serve(options: BunServeOptions = {}): Promise<BunServer> {
     process.once('SIGINT', onSignal);
   }
 
-  return { url: formatUrl(server.hostname, server.port), hostname: server.hostname, port: server.port, server, close };
+  return {
+    url: formatUrl(server.hostname, server.port),
+    hostname: server.hostname,
+    port: server.port,
+    ...(operations ? { metricsUrl: formatUrl(operations.hostname, operations.port) } : {}),
+    server,
+    close,
+  };
 }

@@ -13,12 +13,13 @@ interface DenoHttpServer {
   finished: Promise<void>;
   shutdown(): Promise<void>;
 }
+type DenoServeHandler = (request: Request, info: { remoteAddr?: { hostname?: string } }) => Response | Promise<Response>;
 interface DenoGlobal {
   serve(options: {
     port: number;
     hostname: string;
     onListen?: (addr: { hostname: string; port: number }) => void;
-    handler: (request: Request) => Response | Promise<Response>;
+    handler: DenoServeHandler;
   }): DenoHttpServer;
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   removeSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
@@ -36,18 +37,29 @@ export interface DenoServer extends ServerAddress {
 export async function serve(options: DenoServeOptions = {}): Promise<DenoServer> {
   const deno = (globalThis as unknown as { Deno?: DenoGlobal }).Deno;
   if (!deno) throw new Error('registry-proxy/deno: the Deno global is missing; use registry-proxy/node or /bun on other runtimes');
-  const { port, hostname, handleSignals, drainTimeout, fetch } = prepareServe(options);
+  const { port, hostname, handleSignals, drainTimeout, fetch, metrics, drain } = prepareServe(options);
 
-  let listening!: (addr: { hostname: string; port: number }) => void;
-  const listened = new Promise<{ hostname: string; port: number }>((resolve) => (listening = resolve));
-  // onListen replaces Deno's default "Listening on …" line, which would otherwise go to stdout.
-  const server = deno.serve({ port, hostname, onListen: (addr) => listening(addr), handler: fetch });
-  const addr = await listened;
+  const listen = async (at: { port: number; hostname: string }, handler: DenoServeHandler) => {
+    let listening!: (addr: { hostname: string; port: number }) => void;
+    const listened = new Promise<{ hostname: string; port: number }>((resolve) => (listening = resolve));
+    // onListen replaces Deno's default "Listening on …" line, which would otherwise go to stdout.
+    const server = deno.serve({ port: at.port, hostname: at.hostname, onListen: (addr) => listening(addr), handler });
+    return { server, addr: await listened };
+  };
+  // Deno's handler info carries the client's address (`remoteAddr`), as the proxy reads it.
+  const { server, addr } = await listen({ port, hostname }, (request, info) => fetch(request, info));
+  const operations = metrics ? await listen(metrics, (request) => metrics.fetch(request)) : undefined;
 
   let closing: Promise<void> | undefined;
   // shutdown() stops accepting and waits for in-flight responses, streamed bodies included;
-  // Deno has no way to cut those connections, so after drainTimeout we stop waiting.
-  const close = () => (closing ??= settleWithin(server.shutdown(), drainTimeout));
+  // Deno has no way to cut those connections, so after drainTimeout we stop waiting. The
+  // operations listener goes last, so probes see /readyz fail through the drain.
+  const close = () =>
+    (closing ??= (async () => {
+      drain();
+      await settleWithin(server.shutdown(), drainTimeout);
+      if (operations) await settleWithin(operations.server.shutdown(), 1000);
+    })());
 
   if (handleSignals) {
     const onSignal = () => {
@@ -59,5 +71,12 @@ export async function serve(options: DenoServeOptions = {}): Promise<DenoServer>
     });
   }
 
-  return { url: formatUrl(addr.hostname, addr.port), hostname: addr.hostname, port: addr.port, server, close };
+  return {
+    url: formatUrl(addr.hostname, addr.port),
+    hostname: addr.hostname,
+    port: addr.port,
+    ...(operations ? { metricsUrl: formatUrl(operations.addr.hostname, operations.addr.port) } : {}),
+    server,
+    close,
+  };
 }

@@ -16,9 +16,15 @@ export function requestLogFields(entry: RequestLogEntry): Record<string, unknown
       requestUrl: entry.path,
       status: entry.status,
       ...(entry.userAgent ? { userAgent: entry.userAgent } : {}),
-      ...(size !== null && /^\d+$/.test(size) ? { responseSize: size } : {}),
+      ...(entry.bytesSent !== undefined ? { responseSize: String(entry.bytesSent) } : size !== null && /^\d+$/.test(size) ? { responseSize: size } : {}),
       latency: `${(entry.durationMs / 1000).toFixed(6)}s`,
     },
+    // What the operations layer knows (lib/operations): present only when it is on.
+    ...(entry.route !== undefined ? { route: entry.route } : {}),
+    ...(entry.upstreamStatus !== undefined ? { upstreamStatus: entry.upstreamStatus } : {}),
+    ...(entry.upstreamDurationMs !== undefined ? { upstreamLatency: `${(entry.upstreamDurationMs / 1000).toFixed(6)}s` } : {}),
+    ...(entry.requestId !== undefined ? { requestId: entry.requestId } : {}),
+    ...(entry.traceId !== undefined ? { traceId: entry.traceId } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { createRegistryProxy, type FetchHandler } from '../lib/handler.ts';
+import { createRegistryProxy, isRegistryProxy, type FetchHandler } from '../lib/handler.ts';
 import { RegistryProxyOptionsError } from '../lib/options/error.ts';
 import type { RegistryProxyOptions, ServeOptions } from '../lib/options/types.ts';
 import { withRequestLog } from '../lib/request-log.ts';
@@ -12,22 +12,51 @@ export interface PreparedServe {
   handleSignals: boolean;
   drainTimeout: number;
   fetch: FetchHandler;
+  /** The metrics listener: where and what it serves; undefined when off. */
+  metrics: { port: number; hostname: string; fetch: (request: Request) => Promise<Response> } | undefined;
+  /** Makes `/readyz` fail: the first step of a shutdown. */
+  drain: () => void;
 }
 
 /** Validates the listening options and builds the (logged) handler, the same way for every runtime. */
 export function prepareServe(options: ServeOptions): PreparedServe {
-  const { port = 8080, hostname = '0.0.0.0', handleSignals = false, drainTimeout = 30_000, onRequest, handler, cache, ...rest } =
-    options;
+  const {
+    port = 8080,
+    hostname = '0.0.0.0',
+    handleSignals = false,
+    drainTimeout = 30_000,
+    onRequest,
+    handler,
+    metricsPort,
+    metricsHostname = hostname,
+    cache,
+    ...rest
+  } = options;
   const proxyOptions: RegistryProxyOptions = { ...rest, cache: cacheOptionsFor(cache) };
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RegistryProxyOptionsError('port', `must be an integer from 0 to 65535, got ${String(port)}`);
+  for (const [option, value] of [['port', port], ['metricsPort', metricsPort ?? 0]] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > 65535) {
+      throw new RegistryProxyOptionsError(option, `must be an integer from 0 to 65535, got ${String(value)}`);
+    }
   }
   if (typeof drainTimeout !== 'number' || !Number.isFinite(drainTimeout) || drainTimeout < 0) {
     throw new RegistryProxyOptionsError('drainTimeout', `must be a number of milliseconds >= 0, got ${String(drainTimeout)}`);
   }
-  let fetch = handler ?? createRegistryProxy(proxyOptions);
+  const proxy = handler ?? createRegistryProxy({ ...proxyOptions, metrics: proxyOptions.metrics ?? metricsPort !== undefined });
+  const operations = isRegistryProxy(proxy) ? proxy : undefined;
+  if (metricsPort !== undefined && !operations) {
+    throw new RegistryProxyOptionsError('metricsPort', 'needs the proxy itself as `handler` (a function from createRegistryProxy), which serves the metrics');
+  }
+  let fetch: FetchHandler = proxy;
   if (onRequest) fetch = withRequestLog(fetch, onRequest);
-  return { port, hostname, handleSignals, drainTimeout, fetch };
+  return {
+    port,
+    hostname,
+    handleSignals,
+    drainTimeout,
+    fetch,
+    metrics: metricsPort === undefined ? undefined : { port: metricsPort, hostname: metricsHostname, fetch: operations!.operations },
+    drain: () => operations?.drain(),
+  };
 }
 
 /** `http://host:port`, with IPv6 addresses bracketed. */

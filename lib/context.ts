@@ -4,7 +4,7 @@ import { createNameMapping, type NameMapping } from './protocol/names.ts';
 import type { ResolvedOptions, ResolvedRoute } from './options/types.ts';
 import { TokenRealmDiscovery } from './upstream/token-realm.ts';
 import { UpstreamAuthenticator } from './upstream/proxy-token-dance.ts';
-import type { UpstreamFetchSettings } from './upstream/fetch.ts';
+import type { UpstreamFetchSettings, UpstreamObserver } from './upstream/fetch.ts';
 
 /** One upstream with everything built for it once. */
 export interface RouteContext {
@@ -15,6 +15,8 @@ export interface RouteContext {
   authenticator: UpstreamAuthenticator | undefined;
   /** Where client token requests are forwarded (`tokenDance: 'client'`). */
   tokenRealm: TokenRealmDiscovery;
+  /** How this upstream is fetched: the proxy's settings plus the route's observer (metrics, tracing, its concurrency cap). */
+  settings: UpstreamFetchSettings;
 }
 
 /** Everything a request handler needs, built once per proxy. */
@@ -30,15 +32,21 @@ export interface ProxyContext {
   selectRoute(host: string, ns: string | null, name: string | undefined): RouteContext | undefined;
 }
 
-export function createContext(options: ResolvedOptions): ProxyContext {
+/** `observerOf` gives each route's upstream exchanges their observer (see lib/operations/). */
+export function createContext(options: ResolvedOptions, observerOf?: (route: ResolvedRoute) => UpstreamObserver | undefined): ProxyContext {
   const settings = { fetch: options.fetch, headersTimeout: options.headersTimeout };
-  const routes: RouteContext[] = options.routes.map((route) => ({
-    route,
-    names: createNameMapping(route),
-    upstreamOrigin: route.upstream.origin,
-    authenticator: route.tokenDance === 'proxy' ? new UpstreamAuthenticator(route.upstream, route.credentials, settings) : undefined,
-    tokenRealm: new TokenRealmDiscovery(route.upstream, settings),
-  }));
+  const routes: RouteContext[] = options.routes.map((route) => {
+    const observer = observerOf?.(route);
+    const routeSettings = observer ? { ...settings, observer } : settings;
+    return {
+      route,
+      names: createNameMapping(route),
+      upstreamOrigin: route.upstream.origin,
+      authenticator: route.tokenDance === 'proxy' ? new UpstreamAuthenticator(route.upstream, route.credentials, routeSettings) : undefined,
+      tokenRealm: new TokenRealmDiscovery(route.upstream, routeSettings),
+      settings: routeSettings,
+    };
+  });
   return {
     options,
     settings,

@@ -1,9 +1,27 @@
+import type { ReadinessReport } from './health/readiness.ts';
+import type { ExpositionFormat } from './metrics/exposition.ts';
+import type { MetricsCollector } from './metrics/registry.ts';
+import { Operations } from './operations/operations.ts';
 import { isOciError, ociError } from './protocol/errors.ts';
 import { resolveOptions } from './options/resolve.ts';
 import type { FetchHandler, RegistryProxyOptions } from './options/types.ts';
+import { createContext } from './context.ts';
 import { buildRouter } from './routes.ts';
 
-export type { FetchHandler } from './options/types.ts';
+export type { ClientInfo, FetchHandler } from './options/types.ts';
+/** The proxy: a fetch handler, with its operations endpoints and metrics beside it. */
+export interface RegistryProxy extends FetchHandler {
+  /** The metrics in Prometheus' text format (0.0.4) or OpenMetrics, for an app that serves them itself. */
+  metrics(format?: ExpositionFormat): string;
+  /** Serves `/metrics` (content-negotiated), `/healthz` and `/readyz`: mount it where the public cannot reach it. */
+  operations: (request: Request) => Promise<Response>;
+  /** What `/readyz` answers. */
+  ready(): Promise<ReadinessReport>;
+  /** Marks the proxy as shutting down: `/readyz` fails from now on, so load balancers stop sending requests. */
+  drain(): void;
+  /** Adds metric families reported at each scrape (the cache's `registry_proxy_cache_*`). */
+  registerCollector(collector: MetricsCollector): void;
+}
 
 /**
  * Creates the proxy. Options are validated here, once: a bad value throws a
@@ -13,11 +31,14 @@ export type { FetchHandler } from './options/types.ts';
  * const proxy = createRegistryProxy({ upstream: 'us-docker.pkg.dev', repositoryPrefix: 'my-project/images' });
  * serve(proxy); // e.g. the Deno or Bun serve function
  */
-export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHandler {
+export function createRegistryProxy(options: RegistryProxyOptions = {}): RegistryProxy {
   const resolved = resolveOptions(options);
-  const router = buildRouter(resolved);
+  const operations = new Operations(resolved);
+  // Each route's upstream exchanges get the operations layer's observer (tracing, metrics, concurrency cap).
+  const context = createContext(resolved, operations.observerOf);
+  const router = buildRouter(resolved, context);
 
-  return async (request) => {
+  const handle = async (request: Request): Promise<Response> => {
     try {
       const response = await router.fetch(request as never, request);
       return response ?? ociError('notFound', 'not found').toResponse();
@@ -31,4 +52,17 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHa
       return ociError('unknown', 'the proxy failed to handle this request').toResponse();
     }
   };
+
+  return Object.assign(operations.wrap(context, handle), {
+    metrics: (format?: ExpositionFormat) => operations.metricsText(format),
+    operations: operations.operationsHandler,
+    ready: () => operations.ready(),
+    drain: () => operations.drain(),
+    registerCollector: (collector: MetricsCollector) => operations.registerCollector(collector),
+  });
+}
+
+/** Whether a handler is a proxy made by `createRegistryProxy` (and so has `operations`, `drain`…). */
+export function isRegistryProxy(handler: FetchHandler): handler is RegistryProxy {
+  return typeof (handler as Partial<RegistryProxy>).operations === 'function' && typeof (handler as Partial<RegistryProxy>).drain === 'function';
 }

@@ -1,4 +1,8 @@
-export { createRegistryProxy, type FetchHandler } from './handler.ts';
+export { createRegistryProxy, isRegistryProxy, type ClientInfo, type FetchHandler, type RegistryProxy } from './handler.ts';
+export type { ReadinessReport, UpstreamReadiness } from './health/readiness.ts';
+export { MemoryBucketStore } from './limits/bucket-store.ts';
+export type { ExpositionFormat } from './metrics/exposition.ts';
+export type { HistogramSample, MetricFamily, MetricsCollector, MetricType, Sample } from './metrics/registry.ts';
 export { RegistryProxyOptionsError } from './options/error.ts';
 export { S3CacheStore, type S3CacheStoreOptions } from './cache/s3-store.ts';
 export type {
@@ -11,7 +15,16 @@ export type {
   ContentWriter,
   RouteCacheSettings,
   StoredContent,
+  BlobByteLimit,
+  BucketLimit,
+  BucketSpec,
+  BucketStore,
   ClientAuthOptions,
+  ClientRateLimits,
+  Clock,
+  MetricsOptions,
+  ReadinessOptions,
+  UpstreamConcurrency,
   ProxyUser,
   RedirectPolicy,
   RegistryProxyOptions,

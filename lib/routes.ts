@@ -42,8 +42,8 @@ function upstreamSearch(url: URL): string {
   return search === '' ? '' : `?${search}`;
 }
 
-export function buildRouter(options: ResolvedOptions) {
-  const context: ProxyContext = createContext(options);
+/** The router of the registry API; `context` is built here unless the caller (the operations layer) built it. */
+export function buildRouter(options: ResolvedOptions, context: ProxyContext = createContext(options)) {
   const router = IttyRouter<IRequest, [Request]>();
   const hostOf = (request: Request, url: URL) => requestHost(request, url, options.trustForwardedHeaders);
 
@@ -102,7 +102,7 @@ export function buildRouter(options: ResolvedOptions) {
     if (context.clientAuth) {
       // Like Docker Hub: challenge until credentials (or a token) are shown, so clients that
       // have them send them; anonymous clients then get an anonymous token.
-      const identity = await context.clientAuth.identify(original.headers.get('authorization'));
+      const identity = await context.clientAuth.identifyRequest(original);
       if (!identity || identity.kind === 'anonymous') {
         throw ociError('unauthorized', 'authentication required', null, {
           'www-authenticate': proxyChallenge(context, original, undefined, identity ? undefined : 'invalid_token', ns),

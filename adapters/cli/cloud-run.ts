@@ -26,5 +26,5 @@ const host = processCliHost(
 await runCli({
   ...host,
   // Everything the CLI says (startup, bad options) becomes a Cloud Logging entry too.
-  stderr: (text) => log(jsonLine({ severity: /listening on/.test(text) ? 'INFO' : /^registry-proxy: warning:/.test(text) ? 'WARNING' : 'ERROR', message: text.trim() }), 'stderr'),
+  stderr: (text) => log(jsonLine({ severity: /listening on|metrics, \/healthz/.test(text) ? 'INFO' : /^registry-proxy: warning:/.test(text) ? 'WARNING' : 'ERROR', message: text.trim() }), 'stderr'),
 });

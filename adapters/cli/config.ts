@@ -30,6 +30,9 @@ export interface CliConfig {
   /** A file whose contents are the upstream password (GOOGLE_APPLICATION_CREDENTIALS, *_FILE). */
   passwordFile: { path: string; source: string; username: string } | undefined;
   help: boolean;
+  /** The operations listener (/metrics, /healthz, /readyz); off when undefined. */
+  metricsPort: number | undefined;
+  metricsHostname: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +84,10 @@ function convert(flag: Flag, found: Found): unknown {
   // DISABLE_BROWSER_REDIRECTS: the Go proxy treats any non-empty value as "on".
   if (kind === 'switch') return source === 'DISABLE_BROWSER_REDIRECTS' || parseBoolean(source, text);
   if (kind === 'json') return parseJson(source, text);
+  if (kind === 'positive') {
+    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw new ConfigError(source, `must be a number > 0, got ${JSON.stringify(text)}`);
+    return Number(text);
+  }
   if ('oneOf' in kind) {
     if (!kind.oneOf.includes(text)) {
       throw new ConfigError(source, `must be ${kind.oneOf.slice(0, -1).join(', ')} or ${kind.oneOf.at(-1)}, got ${JSON.stringify(text)}`);
@@ -191,6 +198,16 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   if (cache) sources.cache = cache.source;
 
   const configFile = read('config');
+
+  // Rates need their rate; a queue timeout needs the cap it queues for.
+  const limits = proxy.rateLimits as { requests?: { perSecond?: number }; blobBytes?: { perSecond?: number } } | undefined;
+  if (limits?.requests && limits.requests.perSecond === undefined) throw new ConfigError(read('rate-limit-burst')!.source, 'needs its rate (--rate-limit)');
+  if (limits?.blobBytes && limits.blobBytes.perSecond === undefined) {
+    throw new ConfigError((read('blob-rate-burst') ?? read('blob-rate-mode'))!.source, 'needs its rate (--blob-rate-limit)');
+  }
+  if (proxy.concurrency && (proxy.concurrency as { limit?: number }).limit === undefined) {
+    throw new ConfigError(read('upstream-queue-timeout')!.source, 'needs --upstream-concurrency');
+  }
   return {
     proxy: proxy as RegistryProxyOptions,
     port: valueOf<number>('port')?.value ?? 8080,
@@ -203,6 +220,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     cacheSettings,
     configFile: configFile && { path: configFile.value, source: configFile.source },
     help: valueOf<boolean>('help')?.value ?? false,
+    metricsPort: valueOf<number>('metrics-port')?.value,
+    metricsHostname: read('metrics-host')?.value,
   };
 }
 

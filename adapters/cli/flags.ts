@@ -16,7 +16,9 @@ export type FlagValue =
   /** One of these words. */
   | { oneOf: readonly string[] }
   /** JSON. */
-  | 'json';
+  | 'json'
+  /** A number above zero (rates). */
+  | 'positive';
 
 export interface Flag {
   /** `upstream` is `--upstream`. */
@@ -59,6 +61,19 @@ export const FLAGS = [
   { flag: 'cache-tag-freshness', env: ['REGISTRY_PROXY_CACHE_TAG_FRESHNESS'], value: { integer: [0, 31_536_000] }, placeholder: '<s>', description: 'seconds a tag is served without a HEAD upstream (default 0)' },
   { flag: 'cache-stale-if-error', env: ['REGISTRY_PROXY_CACHE_STALE_IF_ERROR'], value: { integer: [0, 31_536_000] }, placeholder: '<s>', description: 'seconds stale tags are served while upstream fails (default 604800)' },
   { flag: 'cache-redirect', env: ['REGISTRY_PROXY_CACHE_REDIRECT'], value: 'switch', description: 'answer s3:// cache hits with a presigned redirect' },
+  { flag: 'metrics-port', env: ['REGISTRY_PROXY_METRICS_PORT'], value: { integer: [0, 65535] }, placeholder: '<port>', description: 'serve /metrics, /healthz, /readyz on this port (default off)' },
+  { flag: 'metrics-host', env: ['REGISTRY_PROXY_METRICS_HOST'], value: 'text', placeholder: '<address>', description: 'listen address of the metrics port (default: --host)' },
+  { flag: 'metrics-repository-labels', env: ['REGISTRY_PROXY_METRICS_REPOSITORY_LABELS'], value: 'switch', option: 'metrics.repositoryLabels', set: true, description: 'add a repository label to request and byte counters' },
+  { flag: 'health-path', env: ['REGISTRY_PROXY_HEALTH_PATH'], value: 'text', placeholder: '<path>', option: 'healthPath', description: 'also serve healthz/readyz on the main port under this path, e.g. /-' },
+  { flag: 'ready-max-age', env: ['REGISTRY_PROXY_READY_MAX_AGE'], value: { integer: [0, 86_400_000] }, placeholder: '<ms>', option: 'readiness.maxAge', description: 'ms an upstream answer keeps /readyz ready before /v2/ is asked (default 30000)' },
+  { flag: 'rate-limit', env: ['REGISTRY_PROXY_RATE_LIMIT'], value: 'positive', placeholder: '<n>', option: 'rateLimits.requests.perSecond', description: 'requests per second per client (default off)' },
+  { flag: 'rate-limit-burst', env: ['REGISTRY_PROXY_RATE_LIMIT_BURST'], value: 'positive', placeholder: '<n>', option: 'rateLimits.requests.burst', description: "requests a client may save up (default one second's worth)" },
+  { flag: 'blob-rate-limit', env: ['REGISTRY_PROXY_BLOB_RATE_LIMIT'], value: 'positive', placeholder: '<bytes>', option: 'rateLimits.blobBytes.perSecond', description: 'blob bytes per second per client (default off)' },
+  { flag: 'blob-rate-burst', env: ['REGISTRY_PROXY_BLOB_RATE_BURST'], value: 'positive', placeholder: '<bytes>', option: 'rateLimits.blobBytes.burst', description: "blob bytes a client may save up (default one second's worth)" },
+  { flag: 'blob-rate-mode', env: ['REGISTRY_PROXY_BLOB_RATE_MODE'], value: { oneOf: ['pace', 'reject'] }, placeholder: '<pace|reject>', option: 'rateLimits.blobBytes.mode', description: 'slow blob streams or refuse new ones (default pace)' },
+  { flag: 'upstream-concurrency', env: ['REGISTRY_PROXY_UPSTREAM_CONCURRENCY'], value: { integer: [1, 100_000] }, placeholder: '<n>', option: 'concurrency.limit', description: 'requests in flight to each upstream at most (default no cap)' },
+  { flag: 'upstream-queue-timeout', env: ['REGISTRY_PROXY_UPSTREAM_QUEUE_TIMEOUT'], value: { integer: [0, 3_600_000] }, placeholder: '<ms>', option: 'concurrency.queueTimeout', description: 'ms a request waits for an upstream slot before 503 (default 10000)' },
+  { flag: 'no-tracing', env: ['REGISTRY_PROXY_NO_TRACING'], value: 'switch', option: 'tracing', set: false, description: 'no traceparent upstream, no X-Request-Id' },
   { flag: 'upstreams', env: ['REGISTRY_PROXY_UPSTREAMS'], value: 'json', placeholder: '<json>', option: 'upstreams', description: 'the routing table of several upstreams, as JSON' },
   { flag: 'config', env: ['REGISTRY_PROXY_CONFIG'], value: 'text', placeholder: '<file>', description: 'JSON file of options (routes, users, rules, …), under the flags' },
   { flag: 'port', env: ['REGISTRY_PROXY_PORT', 'PORT'], value: { integer: [0, 65535] }, placeholder: '<port>', description: 'listen port (default 8080)' },

@@ -15,7 +15,7 @@ export interface CliHost {
   stdout(text: string): void;
   stderr(text: string): void;
   exit(code: number): never;
-  serve(options: ServeOptions): Promise<{ url: string }>;
+  serve(options: ServeOptions): Promise<{ url: string; metricsUrl?: string }>;
 }
 
 /** Deno says `AddrInUse`, Node and Bun `EADDRINUSE`. */
@@ -98,6 +98,8 @@ export async function runCli(host: CliHost): Promise<void> {
       ...config.proxy,
       port: config.port,
       hostname: config.hostname,
+      ...(config.metricsPort !== undefined ? { metricsPort: config.metricsPort } : {}),
+      ...(config.metricsHostname !== undefined ? { metricsHostname: config.metricsHostname } : {}),
       handleSignals: true,
       onRequest: format === 'off' ? undefined : (entry) => host.stdout(formatLogLine(entry, format)),
       onError: (error) => host.stderr(`registry-proxy: ${error instanceof Error ? error.message : String(error)}\n`),
@@ -105,6 +107,7 @@ export async function runCli(host: CliHost): Promise<void> {
     });
     const upstreams = config.proxy.upstreams?.map((route) => route.upstream).join(', ') ?? config.proxy.upstream ?? 'docker.io';
     host.stderr(`registry-proxy: listening on ${server.url}, fronting ${upstreams}\n`);
+    if (server.metricsUrl) host.stderr(`registry-proxy: metrics, /healthz and /readyz on ${server.metricsUrl}\n`);
   } catch (error) {
     if (error instanceof RegistryProxyOptionsError) return fail(describeOptionError(error, config));
     if (isAddressInUse(error)) return fail(`port ${config.port} is already in use`);

@@ -1,4 +1,5 @@
 import type { RequestLogEntry } from '../../lib/request-log.ts';
+import { readIncomingTrace } from '../../lib/tracing/trace-context.ts';
 import { requestLogFields } from '../log-entry.ts';
 
 /**
@@ -17,30 +18,21 @@ export interface TraceContext {
 }
 
 /**
- * Reads `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1` (the span id is decimal there), or
- * W3C `traceparent: 00-TRACE_ID-SPAN_ID-FLAGS`, which Cloud Run also sends.
+ * The caller's trace, as the proxy reads it for every request (lib/tracing: W3C `traceparent`,
+ * else `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1`, its decimal span id made 16 hex digits).
  */
 export function parseTraceContext(headers: Headers): TraceContext | undefined {
-  const cloud = /^([0-9a-f]{32})(?:\/(\d{1,20}))?(?:;o=([01]))?/i.exec(headers.get('x-cloud-trace-context') ?? '');
-  if (cloud) {
-    let spanId: string | undefined;
-    if (cloud[2]) {
-      const span = BigInt(cloud[2]);
-      if (span > 0n && span < 2n ** 64n) spanId = span.toString(16).padStart(16, '0');
-    }
-    return { traceId: cloud[1]!.toLowerCase(), spanId, sampled: cloud[3] === undefined ? undefined : cloud[3] === '1' };
-  }
-  const w3c = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/i.exec(headers.get('traceparent')?.trim() ?? '');
-  if (w3c) {
-    return { traceId: w3c[1]!.toLowerCase(), spanId: w3c[2]!.toLowerCase(), sampled: (parseInt(w3c[3]!, 16) & 1) === 1 };
-  }
-  return undefined;
+  const trace = readIncomingTrace(headers);
+  return trace && { traceId: trace.traceId, spanId: trace.parentSpanId, sampled: trace.sampled };
 }
 
-/** The trace fields of a log entry; empty without a project id, which the trace name needs. */
-function traceFields(headers: Headers, projectId: string | undefined): Record<string, unknown> {
-  const trace = projectId ? parseTraceContext(headers) : undefined;
-  if (!trace) return {};
+/**
+ * The trace fields of a log entry; empty without a project id, which the trace name needs. The
+ * span is the caller's (Cloud Run's own span), which Cloud Trace knows; the proxy's span is not
+ * exported.
+ */
+function traceFields(trace: TraceContext | undefined, projectId: string | undefined): Record<string, unknown> {
+  if (!trace || !projectId) return {};
   return {
     'logging.googleapis.com/trace': `projects/${projectId}/traces/${trace.traceId}`,
     ...(trace.spanId ? { 'logging.googleapis.com/spanId': trace.spanId } : {}),
@@ -48,9 +40,15 @@ function traceFields(headers: Headers, projectId: string | undefined): Record<st
   };
 }
 
+/** The request's trace as the proxy saw it (the same one it sent upstream), else read from its headers. */
+function traceOf(entry: RequestLogEntry): TraceContext | undefined {
+  if (entry.traceId) return { traceId: entry.traceId, spanId: entry.parentSpanId, sampled: entry.sampled };
+  return parseTraceContext(entry.request.headers);
+}
+
 /** The access-log entry of one request, linked to its trace. */
 export function cloudRequestEntry(entry: RequestLogEntry, projectId: string | undefined): Record<string, unknown> {
-  return { ...requestLogFields(entry), ...traceFields(entry.request.headers, projectId) };
+  return { ...requestLogFields(entry), ...traceFields(traceOf(entry), projectId) };
 }
 
 /** An error entry, correlated with its request's trace when there is one. */
@@ -61,6 +59,6 @@ export function cloudErrorEntry(error: unknown, request: Request | undefined, pr
   return {
     severity: 'ERROR',
     message: path ? `${request!.method} ${path}: ${message}` : message,
-    ...(request ? traceFields(request.headers, projectId) : {}),
+    ...(request ? traceFields(parseTraceContext(request.headers), projectId) : {}),
   };
 }

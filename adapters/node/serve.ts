@@ -59,15 +59,15 @@ function pipedNodeBody(response: Response, nodeResponse: ServerResponse | undefi
 
 /** Serves the proxy on `node:http`, with a keep-alive `node:http(s)` client for the upstream unless `fetch` is given. */
 export async function serve(options: NodeServeOptions = {}): Promise<NodeServer> {
-  const { port, hostname, handleSignals, drainTimeout, fetch: fetchHandler } = prepareServe({
+  const { port, hostname, handleSignals, drainTimeout, fetch: fetchHandler, metrics, drain } = prepareServe({
     ...options,
     fetch: options.fetch ?? createNodeFetch({ idleTimeout: options.timeouts?.idle }),
   });
 
   const server = createServer(
     { ServerResponse: ReasonPhraseResponse },
-    createServerAdapter<{ res?: ServerResponse }>(async (request, context) => {
-      const response = await fetchHandler(request);
+    createServerAdapter<{ req?: IncomingMessage; res?: ServerResponse }>(async (request, context) => {
+      const response = await fetchHandler(request, { clientAddress: context.req?.socket.remoteAddress });
       return pipedNodeBody(response, context.res) ?? guardBody(response, request, context.res);
     }),
   );
@@ -76,18 +76,28 @@ export async function serve(options: NodeServeOptions = {}): Promise<NodeServer>
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, hostname, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, port, hostname);
   const address = server.address() as AddressInfo;
+  // The operations listener (/metrics, /healthz, /readyz) stays up through the drain, so probes see /readyz fail.
+  const metricsServer = metrics ? createServer(createServerAdapter(metrics.fetch)) : undefined;
+  if (metricsServer) {
+    try {
+      await listen(metricsServer, metrics!.port, metrics!.hostname);
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+    server.once('close', () => {
+      metricsServer.closeAllConnections();
+      metricsServer.close();
+    });
+  }
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= new Promise<void>((resolve) => {
+      drain();
       const force = setTimeout(() => server.closeAllConnections(), drainTimeout);
       force.unref();
       server.close(() => {
@@ -114,5 +124,22 @@ export async function serve(options: NodeServeOptions = {}): Promise<NodeServer>
     });
   }
 
-  return { url: formatUrl(address.address, address.port), hostname: address.address, port: address.port, server, close };
+  return {
+    url: formatUrl(address.address, address.port),
+    hostname: address.address,
+    port: address.port,
+    ...(metricsAddress ? { metricsUrl: formatUrl(metricsAddress.address, metricsAddress.port) } : {}),
+    server,
+    close,
+  };
+}
+
+function listen(server: Server, port: number, hostname: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, hostname, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -75,7 +75,7 @@ export async function authorizeRegistryRequest(
   }
   if (!context.clientAuth) return;
 
-  const identity = await context.clientAuth.identify(request.headers.get('authorization'));
+  const identity = await context.clientAuth.identifyRequest(request);
   const scope = `repository:${clientName}:${action === 'push' ? 'pull,push' : 'pull'}`;
   const unauthorized = (error?: 'insufficient_scope' | 'invalid_token') =>
     ociError('unauthorized', 'authentication required', [{ Type: 'repository', Name: clientName, Action: action }], {

@@ -49,6 +49,7 @@ async function sha256Hex(text: string): Promise<string> {
 export class ClientAuthenticator {
   readonly settings: ResolvedClientAuth;
   readonly #verifiedBasic = new Map<string, { name: string; expiresAt: number }>();
+  readonly #byRequest = new WeakMap<Request, Promise<ClientIdentity | undefined>>();
   #randomSecret: Uint8Array<ArrayBuffer> | undefined;
 
   constructor(settings: ResolvedClientAuth) {
@@ -92,6 +93,16 @@ export class ClientAuthenticator {
     }
     if (scheme === 'bearer') return this.#verifyToken(value);
     return undefined;
+  }
+
+  /** `identify` of a request's `Authorization`, worked out once per request (rate limits ask before authorization does). */
+  identifyRequest(request: Request): Promise<ClientIdentity | undefined> {
+    let identity = this.#byRequest.get(request);
+    if (!identity) {
+      identity = this.identify(request.headers.get('authorization'));
+      this.#byRequest.set(request, identity);
+    }
+    return identity;
   }
 
   async issueToken(subject: string, access: TokenAccess[]): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {

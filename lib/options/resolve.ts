@@ -5,6 +5,7 @@ import { resolveCache, resolveRouteCache } from './cache.ts';
 import { validateCredentials } from '../upstream/credentials.ts';
 import { RegistryProxyOptionsError } from './error.ts';
 import { checkKnownKeys } from './schema.ts';
+import { resolveConcurrency, resolveOperations, resolveRateLimits } from './resolve-operations.ts';
 import type {
   AccessRule,
   RedirectPolicy,
@@ -82,7 +83,12 @@ const HOST_NAME = /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i;
 function resolveRoute(
   settings: UpstreamRoute | UpstreamSettings,
   at: string,
-  defaults: { redirects: RedirectPolicy | undefined; readOnly: boolean | undefined; cache: RegistryProxyOptions['cache'] },
+  defaults: {
+    redirects: RedirectPolicy | undefined;
+    readOnly: boolean | undefined;
+    cache: RegistryProxyOptions['cache'];
+    concurrency: RegistryProxyOptions['concurrency'];
+  },
   hasClientAuth: boolean,
   single: boolean,
   warn: (message: string) => void,
@@ -135,6 +141,8 @@ function resolveRoute(
     namespaces: optionalList(route.namespaces, option('namespaces'), (ns) => HOST_NAME.test(ns) || /^[a-z0-9.-]+:\d+$/i.test(ns), 'registry hosts like "docker.io"'),
     tokenDance,
     cache: resolveRouteCache(defaults.cache, single && !at ? undefined : route.cache, option('cache')),
+    rateLimits: at ? resolveRateLimits(route.rateLimits, option('rateLimits')) : undefined,
+    concurrency: resolveConcurrency(route.concurrency ?? defaults.concurrency, route.concurrency ? option('concurrency') : 'concurrency'),
   };
 }
 
@@ -171,7 +179,7 @@ function shadows(earlier: ResolvedRoute, later: ResolvedRoute): boolean {
 const SINGLE_UPSTREAM_KEYS = ['upstream', 'repositoryPrefix', 'officialImages', 'credentials', 'allow', 'deny', 'anonymousPull'] as const;
 
 function resolveRoutes(options: RegistryProxyOptions, hasClientAuth: boolean, warn: (message: string) => void): ResolvedRoute[] {
-  const defaults = { redirects: options.redirects, readOnly: options.readOnly, cache: options.cache };
+  const defaults = { redirects: options.redirects, readOnly: options.readOnly, cache: options.cache, concurrency: options.concurrency };
   if (options.upstreams === undefined) {
     return [resolveRoute(options, '', defaults, hasClientAuth, true, warn)];
   }
@@ -268,5 +276,6 @@ export function resolveOptions(options: RegistryProxyOptions = {}): ResolvedOpti
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     onError: options.onError ?? (() => {}),
     cache,
+    ...resolveOperations(options),
   };
 }

@@ -1,6 +1,11 @@
 import { RegistryProxyOptionsError } from './error.ts';
 import type {
   AccessRule,
+  BucketLimit,
+  ClientRateLimits,
+  MetricsOptions,
+  ReadinessOptions,
+  UpstreamConcurrency,
   CacheOptions,
   RouteCacheSettings,
   ClientAuthOptions,
@@ -60,6 +65,13 @@ const CACHE = {
   onEvent: 'value',
 } as const satisfies SchemaOf<CacheOptions>;
 
+const BUCKET = { perSecond: 'value', burst: 'value' } as const satisfies SchemaOf<BucketLimit>;
+const RATE_LIMITS = {
+  requests: { object: BUCKET },
+  blobBytes: { object: { ...BUCKET, mode: 'value' } },
+} as const satisfies SchemaOf<ClientRateLimits>;
+const CONCURRENCY = { limit: 'value', queueTimeout: 'value' } as const satisfies SchemaOf<UpstreamConcurrency>;
+
 const ROUTE = {
   ...UPSTREAM_SETTINGS,
   name: 'value',
@@ -67,6 +79,8 @@ const ROUTE = {
   pathPrefix: 'value',
   namespaces: 'value',
   cache: { object: ROUTE_CACHE },
+  rateLimits: { object: RATE_LIMITS },
+  concurrency: { object: CONCURRENCY },
 } as const satisfies SchemaOf<UpstreamRoute>;
 
 const USER = { passwordHash: 'value', pull: 'value', push: 'value' } as const satisfies SchemaOf<ProxyUser>;
@@ -91,6 +105,14 @@ export const OPTIONS_SCHEMA = {
   trustForwardedHeaders: 'value',
   timeouts: { object: TIMEOUTS },
   cache: { object: CACHE },
+  metrics: { object: { repositoryLabels: 'value', maxRepositories: 'value' } satisfies SchemaOf<MetricsOptions> },
+  healthPath: 'value',
+  readiness: { object: { maxAge: 'value', timeout: 'value' } satisfies SchemaOf<ReadinessOptions> },
+  rateLimits: { object: RATE_LIMITS },
+  rateLimitStore: 'value',
+  concurrency: { object: CONCURRENCY },
+  tracing: 'value',
+  clock: 'value',
   fetch: 'value',
   onError: 'value',
   onWarning: 'value',

@@ -5,7 +5,18 @@
  */
 
 /** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */
-export type FetchHandler = (request: Request) => Promise<Response>;
+export type FetchHandler = (request: Request, client?: ClientInfo) => Promise<Response>;
+
+/**
+ * What the server knows about the client's connection. The runtime adapters pass it;
+ * `Deno.serve(proxy)` passes its handler info, which has the same `remoteAddr`.
+ */
+export interface ClientInfo {
+  /** The client's IP address as the socket saw it. */
+  clientAddress?: string;
+  /** Deno's `ServeHandlerInfo.remoteAddr`. */
+  remoteAddr?: { hostname?: string };
+}
 
 /** Upstream credentials held by the proxy, never shown to clients. */
 export type UpstreamCredentials =
@@ -116,6 +127,10 @@ export interface UpstreamRoute extends UpstreamSettings {
    * through uncached. Ignored without a proxy-wide `cache`.
    */
   cache?: RouteCacheSettings | false;
+  /** Per-client limits on this route, on top of the proxy-wide `rateLimits`. */
+  rateLimits?: ClientRateLimits;
+  /** Cap on requests in flight to this upstream. @default the proxy-wide `concurrency` */
+  concurrency?: UpstreamConcurrency;
 }
 
 export interface RegistryProxyOptions extends UpstreamSettings {
@@ -169,6 +184,114 @@ export interface RegistryProxyOptions extends UpstreamSettings {
    * revalidated upstream with a HEAD; tag lists and referrers kept briefly. Off without it.
    */
   cache?: CacheOptions;
+  /**
+   * Prometheus metrics, read with `proxy.metrics()` or served by an adapter's `metricsPort`.
+   * Counting bytes wraps response bodies, so they are off unless asked for.
+   * @default false (true when an adapter is given `metricsPort`)
+   */
+  metrics?: boolean | MetricsOptions;
+  /**
+   * Serve `/healthz` and `/readyz` on the main port too, under this path: `'/-'` serves
+   * `/-/healthz` and `/-/readyz`, `'/'` serves `/healthz` and `/readyz`. They are always on the
+   * metrics listener.
+   * @default false
+   */
+  healthPath?: string | false;
+  /** What `/readyz` asks of the upstreams. */
+  readiness?: ReadinessOptions;
+  /**
+   * Per-client limits across the whole proxy. The client is the user the proxy authenticated
+   * (`auth`), else the client's IP address (from `X-Forwarded-For` only with
+   * `trustForwardedHeaders`). Kept in memory per instance unless `rateLimitStore` is given.
+   */
+  rateLimits?: ClientRateLimits;
+  /** Where rate-limit buckets live. @default in memory, per instance */
+  rateLimitStore?: BucketStore;
+  /** Cap on requests in flight to each upstream (a route may set its own). @default no cap */
+  concurrency?: UpstreamConcurrency;
+  /**
+   * Propagate W3C `traceparent` / `tracestate` upstream (starting a trace when none came in)
+   * and honour or generate `X-Request-Id`, echoed on every response.
+   * @default true
+   */
+  tracing?: boolean;
+  /** The time source of rate limits, pacing, queueing and readiness. For tests. @default performance.now and setTimeout */
+  clock?: Clock;
+}
+
+export interface MetricsOptions {
+  /**
+   * Add a `repository` label (the client's name) to request and byte counters. Only for a
+   * known, small set of repositories: beyond `maxRepositories` names, the rest count as `other`.
+   * @default false
+   */
+  repositoryLabels?: boolean;
+  /** @default 200 */
+  maxRepositories?: number;
+}
+
+export interface ReadinessOptions {
+  /** `/readyz` is ready when every upstream answered within this many milliseconds; otherwise it asks `/v2/` now. @default 30000 */
+  maxAge?: number;
+  /** Milliseconds the check waits for each upstream's `/v2/`. @default 2000 */
+  timeout?: number;
+}
+
+/** A token bucket: `perSecond` tokens a second, up to `burst` saved up. */
+export interface BucketLimit {
+  perSecond: number;
+  /** @default perSecond (one second's worth) */
+  burst?: number;
+}
+
+export interface BlobByteLimit extends BucketLimit {
+  /**
+   * `pace` slows the blob stream to the rate; `reject` answers 429 to new blob requests while
+   * the client is over its bytes (a transfer under way is not cut).
+   * @default 'pace'
+   */
+  mode?: 'pace' | 'reject';
+}
+
+export interface ClientRateLimits {
+  /** Requests per second per client; over it, `429 TOOMANYREQUESTS` with `Retry-After`. */
+  requests?: BucketLimit;
+  /** Blob body bytes per second per client. */
+  blobBytes?: BlobByteLimit;
+}
+
+export interface UpstreamConcurrency {
+  /** Upstream requests in flight at once (until their response headers). */
+  limit: number;
+  /** Milliseconds a request over the cap waits for a slot before `503` with `Retry-After`. @default 10000 */
+  queueTimeout?: number;
+}
+
+/** A controllable time source. */
+export interface Clock {
+  /** Milliseconds from an arbitrary origin, never going backwards. */
+  now(): number;
+  /** Resolves after `ms` milliseconds, or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** A bucket's shape: it holds up to `burst` tokens and gains `perSecond` of them each second. */
+export interface BucketSpec {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * Token buckets by key. The built-in store is in memory, per process; a shared one (Redis, a
+ * Durable Object) implements the same three calls and may return promises.
+ */
+export interface BucketStore {
+  /** Takes `cost` tokens if the bucket holds them and returns 0; otherwise takes none and returns the ms until it will hold them. */
+  tryTake(key: string, cost: number, spec: BucketSpec, now: number): number | Promise<number>;
+  /** Takes `cost` tokens even into debt (bytes already sent); returns the ms until it is out of debt (0 when not in debt). */
+  take(key: string, cost: number, spec: BucketSpec, now: number): number | Promise<number>;
+  /** The ms until the bucket is out of debt, taking nothing. */
+  debt(key: string, spec: BucketSpec, now: number): number | Promise<number>;
 }
 
 /** How fresh cached answers are kept; proxy-wide in `cache`, or per route. */
@@ -307,6 +430,8 @@ export interface ResolvedRoute {
   tokenDance: TokenDance;
   /** Resolved per-route cache settings; `undefined` when the route is not cached. */
   cache: Required<RouteCacheSettings> | undefined;
+  rateLimits: ResolvedRateLimits | undefined;
+  concurrency: Required<UpstreamConcurrency> | undefined;
 }
 
 export interface ResolvedCache {
@@ -314,6 +439,11 @@ export interface ResolvedCache {
   maxSize: number;
   redirect: boolean;
   onEvent: (event: CacheEvent) => void;
+}
+
+export interface ResolvedRateLimits {
+  requests: BucketSpec | undefined;
+  blobBytes: (BucketSpec & { mode: 'pace' | 'reject' }) | undefined;
 }
 
 export interface ResolvedOptions {
@@ -328,6 +458,14 @@ export interface ResolvedOptions {
   fetch: typeof fetch;
   onError: (error: unknown, request: Request) => void;
   cache: ResolvedCache | undefined;
+  metrics: Required<MetricsOptions> | undefined;
+  /** '' for the root, without a trailing slash; undefined when off. */
+  healthPath: string | undefined;
+  readiness: Required<ReadinessOptions>;
+  rateLimits: ResolvedRateLimits | undefined;
+  rateLimitStore: BucketStore | undefined;
+  tracing: boolean;
+  clock: Clock;
 }
 
 /** Matches repositories and, optionally, tags. Digests are never matched by `tags`. */
@@ -395,6 +533,24 @@ export interface RequestLogEntry {
   /** Milliseconds until the response headers were ready (bodies stream on afterwards). */
   durationMs: number;
   userAgent: string | undefined;
+  /** `X-Request-Id` as received or generated (and echoed), when tracing is on. */
+  requestId?: string;
+  /** The W3C trace id (32 hex digits), continued from the caller or started here. */
+  traceId?: string;
+  /** The proxy's span id for this request, and the caller's span it continues. */
+  spanId?: string;
+  parentSpanId?: string;
+  sampled?: boolean;
+  /** The route that served the request (`none` when none did). */
+  route?: string;
+  /** The last upstream exchange's status (or `error`, `timeout`, `cancelled`) and its time to headers. */
+  upstreamStatus?: number | string;
+  upstreamDurationMs?: number;
+  /**
+   * Body bytes sent: counted as the body streamed when metrics or byte limits are on (the entry
+   * is then written when the body ends), else the `Content-Length` the response declared.
+   */
+  bytesSent?: number;
   request: Request;
   response: Response;
 }
@@ -424,6 +580,14 @@ export interface ServeOptions extends Omit<RegistryProxyOptions, 'cache'> {
   onRequest?: (entry: RequestLogEntry) => void;
   /** Serve this handler instead of a new proxy built from the options. */
   handler?: FetchHandler;
+  /**
+   * Serve `/metrics`, `/healthz` and `/readyz` on a second listener at this port (`0` picks one),
+   * so the public registry domain never exposes them. Turns `metrics` on unless it is `false`.
+   * @default off
+   */
+  metricsPort?: number;
+  /** Where the metrics listener listens. @default the `hostname` */
+  metricsHostname?: string;
 }
 
 /** What every runtime's `serve` resolves to (each adapter adds its own `server`). */
@@ -432,6 +596,11 @@ export interface ServerAddress {
   url: string;
   hostname: string;
   port: number;
-  /** Stops accepting connections, lets in-flight requests finish (up to `drainTimeout`), then resolves. */
+  /** The metrics listener's URL (`http://127.0.0.1:9090`), when `metricsPort` is set. */
+  metricsUrl?: string;
+  /**
+   * Fails `/readyz`, stops accepting connections, lets in-flight requests finish (up to
+   * `drainTimeout`), closes the metrics listener last, then resolves.
+   */
   close(): Promise<void>;
 }

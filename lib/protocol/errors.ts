@@ -19,6 +19,7 @@ export type OciErrorCode =
   | 'UPSTREAM_UNREACHABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_INVALID'
+  | 'UPSTREAM_BUSY'
   | 'NOT_FOUND'
   | 'TOKEN_REQUEST_INVALID'
   | 'UPSTREAM_CREDENTIALS'
@@ -59,6 +60,8 @@ export const ERRORS = {
   upstreamCredentials: { status: 502, code: 'UPSTREAM_CREDENTIALS' },
   upstreamUnreachable: { status: 502, code: 'UPSTREAM_UNREACHABLE' },
   upstreamTimeout: { status: 504, code: 'UPSTREAM_TIMEOUT' },
+  /** The per-upstream concurrency cap had no slot within its queue timeout. */
+  upstreamBusy: { status: 503, code: 'UPSTREAM_BUSY' },
   /** The upstream (or its token server) answered something unusable. */
   upstreamInvalid: { status: 502, code: 'UPSTREAM_INVALID' },
   /** A bug or an unexpected failure in the proxy. */

@@ -3,7 +3,35 @@ import { ociError } from '../protocol/errors.ts';
 export interface UpstreamFetchSettings {
   fetch: typeof fetch;
   headersTimeout: number;
+  /** Sees every exchange (trace propagation, metrics, the concurrency cap); absent when nothing watches. */
+  observer?: UpstreamObserver;
 }
+
+/** How an upstream exchange ended: the response status, or why there was none. */
+export type UpstreamOutcome = number | 'error' | 'timeout' | 'cancelled';
+
+export interface UpstreamExchange {
+  /** The client request this exchange serves; none for shared token and discovery requests. */
+  client: Request | undefined;
+  purpose: 'registry' | 'token';
+}
+
+export interface UpstreamObserver {
+  /**
+   * Called before a request goes upstream, with its headers (to add trace context). Returns the
+   * function told how the exchange ended, or a promise of it (a queue for a slot); throws an
+   * `OciError` to refuse the request.
+   */
+  begin(headers: Headers, exchange: UpstreamExchange): ((outcome: UpstreamOutcome) => void) | Promise<(outcome: UpstreamOutcome) => void>;
+}
+
+export type UpstreamRequestInit = RequestInit & {
+  signal: AbortSignal;
+  /** The client request served, for trace propagation. */
+  client?: Request;
+  /** `token`: the proxy's own token fetch (counted apart). @default 'registry' */
+  purpose?: 'registry' | 'token';
+};
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -16,11 +44,24 @@ export function isRedirect(response: Response): boolean {
  * The client's abort signal is forwarded so a disconnect cancels the upstream transfer; a
  * separate timer bounds the wait for response headers only, never the body.
  */
-export async function fetchUpstream(
-  settings: UpstreamFetchSettings,
-  url: URL,
-  init: RequestInit & { signal: AbortSignal },
-): Promise<Response> {
+export async function fetchUpstream(settings: UpstreamFetchSettings, url: URL, init: UpstreamRequestInit): Promise<Response> {
+  const { observer } = settings;
+  if (!observer) return sendUpstream(settings, url, init);
+  let headers = init.headers;
+  if (!(headers instanceof Headers)) init = { ...init, headers: (headers = new Headers(headers)) };
+  const begun = observer.begin(headers, { client: init.client, purpose: init.purpose ?? 'registry' });
+  const end = typeof begun === 'function' ? begun : await begun;
+  try {
+    const response = await sendUpstream(settings, url, init);
+    end(response.status);
+    return response;
+  } catch (error) {
+    end(init.signal.aborted ? 'cancelled' : (error as { code?: unknown }).code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error');
+    throw error;
+  }
+}
+
+async function sendUpstream(settings: UpstreamFetchSettings, url: URL, init: UpstreamRequestInit): Promise<Response> {
   // One controller carries both the client's abort (for the whole transfer, body included) and
   // the headers timeout; AbortSignal.any costs far more per request on Node 20.
   const controller = new AbortController();
@@ -36,8 +77,11 @@ export async function fetchUpstream(
         }, settings.headersTimeout)
       : undefined;
   try {
+    // Only what fetch should see: `client` means something else to Deno's fetch (an HttpClient).
     return await settings.fetch(url, {
-      ...init,
+      method: init.method,
+      headers: init.headers,
+      body: init.body,
       redirect: 'manual',
       signal: controller.signal,
       // Required by the fetch spec for streamed request bodies (pushes); ignored without a body.

@@ -37,7 +37,7 @@ export async function forwardRegistryRequest(
   if (authorization) headers.set('authorization', authorization);
 
   const follow = forwarded.followRedirects === true || routeContext.route.redirects === 'follow';
-  let { response, url: finalUrl } = await exchange(context, follow, request, url, headers, body);
+  let { response, url: finalUrl } = await exchange(routeContext, follow, request, url, headers, body);
   // Retry once when the proxy authenticates: the token expired early, or the repository needs a
   // scheme the ping did not show. A streamed request body cannot be replayed, so pushes are not.
   if (authenticator && response.status === 401 && body === null && authenticator.learn(response)) {
@@ -45,22 +45,22 @@ export async function forwardRegistryRequest(
     authenticator.invalidate(forwarded.scope);
     const renewed = await authenticator.authorization(forwarded.scope);
     if (renewed) headers.set('authorization', renewed);
-    ({ response, url: finalUrl } = await exchange(context, follow, request, url, headers, body));
+    ({ response, url: finalUrl } = await exchange(routeContext, follow, request, url, headers, body));
   }
   return toClientResponse(context, routeContext, request, response, finalUrl);
 }
 
 /** One request, with redirects followed or not. Returns the final response and its URL. */
 async function exchange(
-  context: ProxyContext,
+  routeContext: RouteContext,
   follow: boolean,
   request: Request,
   url: URL,
   headers: Headers,
   body: ReadableStream<Uint8Array> | null,
 ): Promise<{ response: Response; url: URL }> {
-  const { settings } = context;
-  let response = await fetchUpstream(settings, url, { method: request.method, headers, body, signal: request.signal });
+  const { settings } = routeContext;
+  let response = await fetchUpstream(settings, url, { method: request.method, headers, body, signal: request.signal, client: request });
   if (!follow || body !== null) return { response, url };
 
   let current = url;
@@ -82,7 +82,7 @@ async function exchange(
       hopHeaders.delete('authorization');
     }
     current = next;
-    response = await fetchUpstream(settings, current, { method: request.method, headers: hopHeaders, signal: request.signal });
+    response = await fetchUpstream(settings, current, { method: request.method, headers: hopHeaders, signal: request.signal, client: request });
   }
   return { response, url: current };
 }

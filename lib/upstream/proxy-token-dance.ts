@@ -117,7 +117,7 @@ export class UpstreamAuthenticator {
     if (scope) url.searchParams.set('scope', scope);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (credentials) headers.authorization = credentialsAuthorization(credentials);
-    const response = await fetchUpstream(this.#settings, url, { method: 'GET', headers, signal: NEVER_ABORTED });
+    const response = await fetchUpstream(this.#settings, url, { method: 'GET', headers, signal: NEVER_ABORTED, purpose: 'token' });
     if (!response.ok) {
       discardBody(response);
       // The token server's answer may echo credentials or account details: report only its status.

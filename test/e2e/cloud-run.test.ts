@@ -27,7 +27,7 @@ describe('Cloud Run entry on Node 20', () => {
   const cleanups: Array<() => Promise<void>> = [];
 
   /** Starts the entry with PORT set and no listen flags, as Cloud Run does. */
-  async function startEntry(): Promise<{ proxy: ProxyProcess; port: number }> {
+  async function startEntry(env: NodeJS.ProcessEnv = {}): Promise<{ proxy: ProxyProcess; port: number }> {
     const port = await freePort();
     const proxy = await startProxyProcess(node, {
       script: [`${ROOT}/dist/cloud-run-cli.js`],
@@ -40,6 +40,7 @@ describe('Cloud Run entry on Node 20', () => {
         REGISTRY_PROXY_SERVICE_ACCOUNT: 'true',
         GCE_METADATA_HOST: metadata.host,
         GOOGLE_CLOUD_PROJECT: '',
+        ...env,
       },
     });
     cleanups.push(() => proxy.stop());
@@ -95,6 +96,9 @@ describe('Cloud Run entry on Node 20', () => {
       httpRequest: { requestMethod: 'GET', requestUrl: '/v2/app/manifests/v1', status: 200 },
       'logging.googleapis.com/trace': `projects/${PROJECT}/traces/${TRACE}`,
       'logging.googleapis.com/spanId': '0000000000000007',
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      route: expect.any(String),
+      upstreamStatus: 200,
     });
     // Every line of output is JSON for Cloud Logging, and the token appears in none.
     const lines = proxy.proc.output().trim().split('\n');
@@ -102,8 +106,12 @@ describe('Cloud Run entry on Node 20', () => {
     expect(proxy.proc.output()).not.toContain(TOKEN);
   });
 
-  it('SIGTERM during a 100 MiB pull: the pull completes, new connections are refused, exit 0', async () => {
-    const { proxy } = await startEntry();
+  it('SIGTERM during a 100 MiB pull: /readyz on the metrics port fails, the pull completes, new connections are refused, exit 0', async () => {
+    const { proxy } = await startEntry({ REGISTRY_PROXY_METRICS_PORT: '0' });
+    const announced = /metrics, \/healthz and \/readyz on (http:\/\/[^\s"]+)/.exec(proxy.proc.output());
+    expect(announced, proxy.proc.output()).not.toBeNull();
+    const metricsUrl = announced![1]!.replace('0.0.0.0', '127.0.0.1');
+    expect((await fetch(`${metricsUrl}/readyz`)).status).toBe(200);
     const layer = image.layers[1]!;
     const response = await fetch(`${proxy.url}/v2/app/blobs/${layer.digest}`);
     expect(response.status).toBe(200);
@@ -116,6 +124,12 @@ describe('Cloud Run entry on Node 20', () => {
 
     // The client has read almost nothing: the rest of the 100 MiB is still in flight.
     proxy.proc.child.kill('SIGTERM');
+    let ready = 200;
+    for (let i = 0; i < 100 && ready !== 503; i++) {
+      ready = (await fetch(`${metricsUrl}/readyz`)).status;
+      if (ready !== 503) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(ready, '/readyz during the drain').toBe(503);
     let refused = false;
     for (let i = 0; i < 100 && !refused; i++) {
       refused = await connectionRefused(proxy.host);

@@ -14,6 +14,7 @@ import { parseChallenge } from '../integration/harness/cases.ts';
 import { MANIFEST_ACCEPT } from '../integration/harness/registry.ts';
 import { compareLayout, describe as describeRun, skopeoCopyToOci } from '../integration/harness/skopeo.ts';
 import { ensureBuilt } from './build.ts';
+import { defineOperationsSuite } from './operations.ts';
 import { startProxyProcess, type ProxyProcess } from './proxy-process.ts';
 import { findRuntime, MUST_RUN, type Runtime, type RuntimeName } from './runtimes.ts';
 import {
@@ -109,6 +110,9 @@ export function addTests(name: RuntimeName): void {
       return;
     }
     defineSuite(runtime);
+    // workerd serves the example worker: no second listener, no signals, no CLI flags to set
+    // limits with. The operations layer itself is web-standard and unit-tested.
+    if (runtime.name !== 'workerd') defineOperationsSuite(runtime);
   });
 }
 

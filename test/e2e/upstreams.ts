@@ -62,9 +62,24 @@ export interface SlowRequest {
   finished: boolean;
 }
 
+/** Headers every request to the slow upstream arrived with (trace propagation checks). */
+export interface SeenRequest {
+  path: string;
+  traceparent: string | undefined;
+  tracestate: string | undefined;
+}
+
+/** The small manifest `/v2/wait-<ms>/manifests/<ref>` answers with. */
+export const WAIT_MANIFEST = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}');
+
 export interface SlowUpstream {
   url: string;
   requests: SlowRequest[];
+  seen: SeenRequest[];
+  /** While true, every connection is dropped without an answer (an upstream that went down). */
+  down: boolean;
+  /** `/v2/wait-<ms>/manifests/v1`: the response headers come after `ms`. */
+  waitPath(ms: number): string;
   /** `/v2/stall-<ms>/blobs/<digest>`: 64 KiB, a pause of `ms`, then the rest of 1 MiB. */
   blobPath(stallMs: number): string;
   stop(): Promise<void>;
@@ -72,9 +87,27 @@ export interface SlowUpstream {
 
 export async function startSlowUpstream(): Promise<SlowUpstream> {
   const requests: SlowRequest[] = [];
+  const seen: SeenRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  const state = { down: false };
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
+    if (state.down) {
+      req.socket.destroy();
+      return;
+    }
+    seen.push({ path, traceparent: req.headers.traceparent as string | undefined, tracestate: req.headers.tracestate as string | undefined });
+    const wait = /^\/v2\/wait-(\d+)\/manifests\/[^/]+$/.exec(path);
+    if (wait) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (res.destroyed) return;
+        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(WAIT_MANIFEST.length) });
+        res.end(req.method === 'HEAD' ? undefined : WAIT_MANIFEST);
+      }, Number(wait[1]));
+      timers.add(timer);
+      return;
+    }
     if (path === '/v2/' || path === '/v2') {
       res.writeHead(200, { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' });
       res.end('{}');
@@ -113,6 +146,14 @@ export async function startSlowUpstream(): Promise<SlowUpstream> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    seen,
+    get down() {
+      return state.down;
+    },
+    set down(value: boolean) {
+      state.down = value;
+    },
+    waitPath: (ms) => `/v2/wait-${ms}/manifests/v1`,
     blobPath: (stallMs) => `/v2/stall-${stallMs}/blobs/${SLOW_DIGEST}`,
     stop: async () => {
       for (const timer of timers) clearTimeout(timer);
