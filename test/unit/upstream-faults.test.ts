@@ -28,7 +28,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
  */
 function redirectingRegistry() {
   const seen: Seen[] = [];
-  const fetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+  const fetch: typeof globalThis.fetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
     const url = new URL(String(input));
     const authorization = new Headers(init.headers).get('authorization');
     seen.push({ url: url.href, authorization });
@@ -42,7 +42,7 @@ function redirectingRegistry() {
     }
     if (url.pathname.includes('/blobs/')) return new Response(null, { status: 307, headers: { location: `${STRANGER}/blob` } });
     return json(200, {});
-  }) as typeof fetch;
+  }) as typeof globalThis.fetch;
   const leaked = () => seen.filter((s) => !s.url.startsWith(UPSTREAM) && !s.url.startsWith(REALM) && s.authorization !== null);
   return { fetch, seen, leaked };
 }
@@ -83,7 +83,7 @@ describe('token fetches (defect 5)', () => {
     const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
     process.on('warning', onWarning);
     const signals = new Set<AbortSignal>();
-    const fetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const fetch: typeof globalThis.fetch = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
       if (init.signal) signals.add(init.signal);
       const url = new URL(String(input));
       if (url.href.startsWith(REALM)) return json(200, { token: 'upstream-token', expires_in: 300 });
@@ -91,7 +91,7 @@ describe('token fetches (defect 5)', () => {
         return json(401, {}, { 'www-authenticate': `Bearer realm="${REALM}",service="registry"` });
       }
       return json(200, {});
-    }) as typeof fetch;
+    }) as typeof globalThis.fetch;
     const proxy = createRegistryProxy({ upstream: UPSTREAM, credentials: { username: 'u', password: 'p' }, fetch });
     try {
       for (let i = 0; i < 1000; i += 100) {
