@@ -37,8 +37,9 @@ export async function fetchUpstream(
           controller.abort(new UpstreamTimeout());
         }, settings.headersTimeout)
       : undefined;
+  let response: Response;
   try {
-    return await settings.fetch(url, {
+    response = await settings.fetch(url, {
       ...init,
       redirect: 'manual',
       signal: controller.signal,
@@ -56,6 +57,12 @@ export async function fetchUpstream(
   } finally {
     clearTimeout(timer);
   }
+  if (response.status < 200 || response.status > 599) {
+    // A fetch may hand over what a Response cannot hold (`HTTP/1.1 999`): the upstream is broken.
+    discardBody(response);
+    throw new OciError(502, 'UPSTREAM_INVALID', `upstream ${url.host} answered with status ${response.status}`);
+  }
+  return response;
 }
 
 class UpstreamTimeout extends Error {

@@ -220,7 +220,7 @@ export async function startRegistry(options: { realm: string; stranger: string }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write(`{"name":"${repo}","tags":[`);
     const filler = Buffer.from('"t0000000000000000000000000000000",'.repeat(2000));
-    for (let sent = 0; sent < 20 * MiB; sent += filler.length) {
+    for (let sent = 0; sent < 32 * MiB; sent += filler.length) {
       if (!(await writeAll(res, filler))) return;
       state.hugeSent += filler.length;
     }
