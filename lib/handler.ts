@@ -27,6 +27,9 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHa
         if (error.status >= 500) resolved.onError(error, request);
         return error.toResponse();
       }
+      // A runtime may hand over a request whose URL does not parse (a `Host: a b` header): the
+      // client's mistake, answered as one rather than logged as a proxy failure.
+      if (!URL.canParse(request.url)) return ociErrorResponse(400, 'UNSUPPORTED', 'the request URL (its Host header) is not valid');
       if (!request.signal.aborted) resolved.onError(error, request);
       return ociErrorResponse(500, 'UNKNOWN', 'the proxy failed to handle this request');
     }

@@ -56,8 +56,19 @@ function expectOci(response: Download | { status: number; body: string }, status
   if (code) expect(found).toBe(code);
 }
 
-/** The client must see that the body broke off: never a clean end short of the blob. */
-function expectCut(response: Download, size: number): void {
+/**
+ * The client must see that the body broke off: a 200 whose body ends without its framing, or a
+ * connection reset before the headers (Bun holds the headers of a streamed body until its
+ * first bytes are flushed) — never a clean end short of the blob.
+ */
+async function expectCut(url: string, size: number): Promise<void> {
+  let response: Download;
+  try {
+    response = await download(url);
+  } catch (error) {
+    expect((error as NodeJS.ErrnoException).code, String(error)).toBe('ECONNRESET');
+    return;
+  }
   expect(response.status).toBe(200);
   expect(response.complete, `${response.body.length} of ${size} bytes, ended as if complete`).toBe(false);
   expect(response.body.length).toBeLessThan(size);
@@ -135,6 +146,8 @@ export const FAULT_CASES: FaultCase[] = [
     name: 'OPTIONS * gets a 4xx OCI answer, not a 500 (defect 7)',
     async run({ a }) {
       const response = await rawExchange(a.host, request(a.host, '*', '', 'OPTIONS'));
+      // Bun's HTTP server refuses it itself, with an empty 400: the proxy never sees it.
+      if (response.body === '' && response.status === 400) return;
       expectOci(response, [400, 404, 405]);
     },
   },
@@ -192,21 +205,21 @@ export const FAULT_CASES: FaultCase[] = [
     name: 'upstream body stalls: the client sees the transfer break, and it is logged (defects 4, 9)',
     logs: /upstream body/i,
     async run({ a }) {
-      expectCut(await download(`${a.url}${blob('stall', PARTIAL_DIGEST)}`), PARTIAL_SIZE);
+      await expectCut(`${a.url}${blob('stall', PARTIAL_DIGEST)}`, PARTIAL_SIZE);
     },
   },
   {
     name: 'upstream resets mid-body: the client sees the transfer break, and it is logged (defects 4, 9)',
     logs: /upstream body/i,
     async run({ a }) {
-      expectCut(await download(`${a.url}${blob('cut', PARTIAL_DIGEST)}`), PARTIAL_SIZE);
+      await expectCut(`${a.url}${blob('cut', PARTIAL_DIGEST)}`, PARTIAL_SIZE);
     },
   },
   {
     name: 'upstream body ends short of its Content-Length: the client sees the transfer break (defects 4, 9)',
     logs: /upstream body/i,
     async run({ a }) {
-      expectCut(await download(`${a.url}${blob('short', PARTIAL_DIGEST)}`), PARTIAL_SIZE);
+      await expectCut(`${a.url}${blob('short', PARTIAL_DIGEST)}`, PARTIAL_SIZE);
     },
   },
   {
