@@ -4,6 +4,7 @@
  * and serves the next pull whole, that stderr holds nothing unexpected, and that no credential
  * reached the stranger host. `(defect N)` names the issue-9 defect a case was written for.
  */
+import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { ProxyProcess } from '../e2e/proxy-process.ts';
 import {
@@ -23,6 +24,7 @@ import {
   type FakeRegistry,
   type FakeServer,
 } from './fixtures.ts';
+import { authorization, method, path, query } from './arbitraries.ts';
 import type { TargetName } from './targets.ts';
 
 export interface CaseEnv {
@@ -335,6 +337,27 @@ export const FAULT_CASES: FaultCase[] = [
       const response = await download(`${a.url}/v2/main/hugetags/tags/list`);
       expectOci(response, 502);
       expect(registry.hugeSent - before, 'the proxy stopped reading').toBeLessThan(24 * MiB);
+    },
+  },
+  {
+    name: 'fuzzed requests over the socket: never a 500, every error in OCI form (fixed seed)',
+    async run({ a, b }) {
+      const samples = fc.sample(fc.tuple(fc.boolean(), method, path, query, authorization), { seed: 20261203, numRuns: 150 });
+      for (const [viaA, verb, target, search, auth] of samples) {
+        const proxy = viaA ? a : b;
+        let response: Download;
+        try {
+          response = await download(`${proxy.url}${target}${search}`, { method: verb, headers: auth === undefined ? {} : { authorization: auth } });
+        } catch (error) {
+          // Node's client refuses some inputs itself (bad characters in a header): not sent, nothing to check.
+          if (/Invalid|ERR_/.test(String((error as NodeJS.ErrnoException).code ?? error))) continue;
+          throw error;
+        }
+        const where = `${verb} ${target}${search} → ${response.status}: ${response.body.toString().slice(0, 200)}`;
+        if (response.status >= 500) expect([502, 504], where).toContain(response.status);
+        // The runtime's own HTTP server may refuse a request before the proxy sees it (an empty 400).
+        if (response.status >= 400 && verb !== 'HEAD' && response.body.length > 0) expect(ociCode(response.body), where).toBeDefined();
+      }
     },
   },
 ];
