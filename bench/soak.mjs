@@ -218,6 +218,9 @@ async function soak(name, upstream) {
   const deadline = Date.now() + DURATION_S * 1000;
   const warmAt = Date.now() + WARMUP_S * 1000;
   let turn = 0;
+  // RSS every 10 s, to tell a heap settling to its size from one that keeps growing.
+  const series = [];
+  const sampler = setInterval(() => proxy.child.exitCode === null && series.push(figures(pid).rssMiB.toFixed(0)), 10_000);
   const worker = async () => {
     while (Date.now() < deadline && proxy.child.exitCode === null) {
       if (!warm && Date.now() >= warmAt) warm = figures(pid);
@@ -226,12 +229,13 @@ async function soak(name, upstream) {
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  clearInterval(sampler);
   await new Promise((resolve) => setTimeout(resolve, 2000)); // aborted transfers and idle sockets settle
   const alive = proxy.child.exitCode === null;
   const end = alive ? figures(pid) : undefined;
   proxy.child.kill('SIGTERM');
   await new Promise((resolve) => proxy.child.once('exit', resolve));
-  return { name, start, warm: warm ?? start, end, counts, failures, alive, stderr: proxy.stderr() };
+  return { name, start, warm: warm ?? start, end, counts, failures, alive, series, stderr: proxy.stderr() };
 }
 
 const upstream = await startUpstream();
@@ -266,4 +270,6 @@ for (const row of rows) {
   for (const failure of [...new Set(row.failures)].slice(0, 5)) console.log(`  ${row.name}: ${failure}`);
   if (!row.alive) console.log(row.stderr.slice(-2000));
 }
+console.log('\nRSS every 10 s (MiB):');
+for (const row of rows) if (!row.skipped) console.log(`  ${row.name}: ${row.series.join(' ')}`);
 process.exit(failed ? 1 : 0);
