@@ -9,7 +9,6 @@
  * proxy removed its path prefix): `ok…`, `big`, `stall`, `cut`, `s999`… (see `BEHAVIOURS`).
  */
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -87,11 +86,19 @@ async function writeAll(res: ServerResponse, bytes: Buffer, chunk = 64 * KiB): P
   for (let offset = 0; offset < bytes.length; offset += chunk) {
     if (res.destroyed) return false;
     if (!res.write(bytes.subarray(offset, offset + chunk))) {
-      const [event] = await Promise.race([once(res, 'drain').then(() => ['drain']), once(res, 'close').then(() => ['close'])]);
-      if (event === 'close') return false;
+      // One listener pair per wait, both removed after: a long body must not pile them up.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
     }
   }
-  return true;
+  return !res.destroyed;
 }
 
 function ociError(res: ServerResponse, status: number, code: string, extra: Record<string, string> = {}): void {

@@ -78,7 +78,7 @@ describe('a challenge from a redirect target (defect 1)', () => {
 });
 
 describe('token fetches (defect 5)', () => {
-  it('1,000 token fetches leave no abort listener behind (no MaxListenersExceededWarning)', async () => {
+  it('300 token fetches leave no abort listener behind (no MaxListenersExceededWarning)', { timeout: 60_000 }, async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
     process.on('warning', onWarning);
@@ -94,7 +94,7 @@ describe('token fetches (defect 5)', () => {
     }) as typeof globalThis.fetch;
     const proxy = createRegistryProxy({ upstream: UPSTREAM, credentials: { username: 'u', password: 'p' }, fetch });
     try {
-      for (let i = 0; i < 1000; i += 100) {
+      for (let i = 0; i < 300; i += 100) {
         const batch = Array.from({ length: 100 }, (_, j) => proxy(new Request(`http://proxy.test/v2/repo${i + j}/manifests/v1`)));
         for (const response of await Promise.all(batch)) expect(response.status).toBe(200);
       }
