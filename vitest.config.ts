@@ -24,8 +24,9 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
-          // Every runtime's real server against misbehaving fake upstreams: one process per
-          // runtime file, cases in order within it (each checks the stderr of its own window).
+          // Every runtime's real server against misbehaving fake upstreams: one worker per
+          // runtime file (files run side by side where there are cores); cases in order within
+          // a file, since each checks the stderr of its own window.
           testTimeout: 60_000,
           hookTimeout: 120_000,
           pool: 'forks',

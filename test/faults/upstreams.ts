@@ -26,7 +26,7 @@ export const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha25
 export const OK_BLOB = pattern(256 * KiB, 1);
 export const OK_DIGEST = sha256(OK_BLOB);
 /** Larger than every socket and stream buffer between the fake upstream and a paused client. */
-export const BIG_BLOB = pattern(48 * MiB, 2);
+export const BIG_BLOB = pattern(32 * MiB, 2);
 export const BIG_DIGEST = sha256(BIG_BLOB);
 /** What `stall`, `cut` and `short` announce, of which they send only a part. */
 export const PARTIAL_SIZE = MiB;
