@@ -8,6 +8,24 @@ const runtimeSpecific = {
   ),
 };
 
+/** Forbids imports across a folder boundary; `../context.ts` stays importable for its types. */
+function boundary(files, message, group) {
+  return {
+    files: [files],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group, message },
+            { group: ['../context.ts'], allowTypeImports: true, message: `${message}; context.ts only for its types` },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.runtimes/', 'coverage/'] },
   js.configs.recommended,
@@ -31,6 +49,18 @@ export default tseslint.config(
       ],
     },
   },
+  // Import boundaries between lib/'s folders (ARCHITECTURE.md): each layer imports only those
+  // below it, so no two folders import each other. options/types.ts and options/error.ts are the
+  // leaves every layer may use; the composition root's context.ts may be imported for types only.
+  boundary('lib/protocol/**/*.ts', 'protocol/ is the registry grammar: it imports nothing else from lib/', ['../**']),
+  boundary('lib/options/types.ts', 'options/types.ts is the leaf every layer imports: it imports nothing', ['./*', '../**']),
+  boundary('lib/options/error.ts', 'options/error.ts is a leaf: it imports nothing', ['./*', '../**']),
+  boundary('lib/auth/**/*.ts', 'auth/ (the proxy\'s own clients) sees protocol/ and option types, never upstream/ or the router', [
+    '../upstream/*', '../options/resolve.ts', '../routes.ts', '../handler.ts', '../index.ts',
+  ]),
+  boundary('lib/upstream/**/*.ts', 'upstream/ (talking to the upstream) sees protocol/ and option types, never auth/ or the router', [
+    '../auth/*', '../options/resolve.ts', '../routes.ts', '../handler.ts', '../index.ts',
+  ]),
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', fetch: 'readonly' } },

@@ -6,7 +6,17 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          // The handler against msw upstreams, and the mocks' own self-checks beside them.
+          include: ['test/unit/**/*.test.ts', 'test/upstreams/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'packaging',
+          // Builds, packs and installs the package into a scratch project: seconds, not milliseconds.
+          include: ['test/packaging/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {

@@ -1,5 +1,6 @@
 import { createRegistryProxy, type FetchHandler } from '../lib/handler.ts';
-import { RegistryProxyOptionsError, type RegistryProxyOptions } from '../lib/options/resolve.ts';
+import { RegistryProxyOptionsError } from '../lib/options/error.ts';
+import type { RegistryProxyOptions } from '../lib/options/types.ts';
 import { withRequestLog, type RequestLogEntry } from '../lib/request-log.ts';
 
 /** What every runtime's `serve(options)` takes: the proxy's options plus where and how to listen. */

@@ -1,6 +1,6 @@
-// A Cloudflare Workers module worker: `wrangler deploy examples/cloudflare-worker.ts` with
-// `[vars] UPSTREAM = "ghcr.io"` in wrangler.toml. The proxy is made once per isolate, on the
-// first request, because `env` only exists there.
+// A Cloudflare Workers module worker, bundled and deployed as docs/workers.md says (the e2e
+// suite runs this file in workerd: test/e2e/workerd.test.ts). The proxy is made once per
+// isolate, on the first request, because `env` only exists there.
 import { createRegistryProxy, type FetchHandler } from '../lib/index.ts';
 
 interface Env {

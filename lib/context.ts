@@ -1,6 +1,6 @@
 import { ClientAuthenticator } from './auth/client-auth.ts';
 import { createNameMapping, type NameMapping } from './protocol/names.ts';
-import type { ResolvedOptions, ResolvedRoute } from './options/resolve.ts';
+import type { ResolvedOptions, ResolvedRoute } from './options/types.ts';
 import { TokenRealmDiscovery } from './upstream/token-realm.ts';
 import { UpstreamAuthenticator } from './upstream/proxy-token-dance.ts';
 import type { UpstreamFetchSettings } from './upstream/fetch.ts';
@@ -23,29 +23,26 @@ export interface ProxyContext {
   settings: UpstreamFetchSettings;
   /** Present when the proxy authenticates clients itself. */
   clientAuth: ClientAuthenticator | undefined;
+  /** The route serving a request host, containerd `ns` and (when known) repository name. */
+  selectRoute(host: string, ns: string | null, name: string | undefined): RouteContext | undefined;
 }
 
 export function createContext(options: ResolvedOptions): ProxyContext {
   const settings = { fetch: options.fetch, headersTimeout: options.headersTimeout };
+  const routes: RouteContext[] = options.routes.map((route) => ({
+    route,
+    names: createNameMapping(route),
+    upstreamOrigin: route.upstream.origin,
+    authenticator: route.tokenDance === 'proxy' ? new UpstreamAuthenticator(route.upstream, route.credentials, settings) : undefined,
+    tokenRealm: new TokenRealmDiscovery(route.upstream, settings),
+  }));
   return {
     options,
     settings,
-    routes: options.routes.map((route) => ({
-      route,
-      names: createNameMapping(route),
-      upstreamOrigin: route.upstream.origin,
-      authenticator: route.tokenDance === 'proxy' ? new UpstreamAuthenticator(route.upstream, route.credentials, settings) : undefined,
-      tokenRealm: new TokenRealmDiscovery(route.upstream, settings),
-    })),
+    routes,
     clientAuth: options.auth ? new ClientAuthenticator(options.auth) : undefined,
+    selectRoute: (host, ns, name) => selectRoute(routes, host, ns, name),
   };
-}
-
-/** The request's host without port, lower-cased, as routes name hosts. */
-export function requestHost(request: Request, url: URL, trustForwardedHeaders: boolean): string {
-  const forwarded = trustForwardedHeaders ? firstValue(request.headers.get('x-forwarded-host')) : undefined;
-  const host = forwarded ?? url.host;
-  return (host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!).toLowerCase();
 }
 
 /**
@@ -53,8 +50,8 @@ export function requestHost(request: Request, url: URL, trustForwardedHeaders: b
  * request host, the containerd `ns` parameter, and (when a name is given) a path prefix the
  * name starts with. Nameless requests (the ping) never match a path-prefixed route.
  */
-export function selectRoute(context: ProxyContext, host: string, ns: string | null, name: string | undefined): RouteContext | undefined {
-  for (const candidate of context.routes) {
+function selectRoute(routes: RouteContext[], host: string, ns: string | null, name: string | undefined): RouteContext | undefined {
+  for (const candidate of routes) {
     const { route } = candidate;
     if (route.hosts.length > 0 && !route.hosts.includes(host)) continue;
     if (route.namespaces.length > 0 && (ns === null || !route.namespaces.includes(ns.toLowerCase()))) continue;
@@ -64,21 +61,3 @@ export function selectRoute(context: ProxyContext, host: string, ns: string | nu
   return undefined;
 }
 
-/** The proxy's own origin as clients reach it, for URLs it hands out (the token realm). */
-export function publicOrigin(context: ProxyContext, request: Request): string {
-  const { publicUrl, trustForwardedHeaders } = context.options;
-  if (publicUrl) return publicUrl.origin;
-  const url = new URL(request.url);
-  if (trustForwardedHeaders) {
-    const proto = firstValue(request.headers.get('x-forwarded-proto'));
-    const host = firstValue(request.headers.get('x-forwarded-host'));
-    const protocol = proto === 'http' || proto === 'https' ? proto : url.protocol.slice(0, -1);
-    if (host && /^[A-Za-z0-9.\-:[\]]+$/.test(host)) return `${protocol}://${host}`;
-    return `${protocol}://${url.host}`;
-  }
-  return url.origin;
-}
-
-function firstValue(header: string | null): string | undefined {
-  return header?.split(',')[0]?.trim() || undefined;
-}

@@ -1,5 +1,6 @@
 import { isOciError, ociErrorResponse } from './protocol/errors.ts';
-import { resolveOptions, type RegistryProxyOptions } from './options/resolve.ts';
+import { resolveOptions } from './options/resolve.ts';
+import type { RegistryProxyOptions } from './options/types.ts';
 import { buildRouter } from './routes.ts';
 
 /** A fetch handler: what the serve functions of Deno and Bun, Workers and Hono all take. */
@@ -15,7 +16,7 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  */
 export function createRegistryProxy(options: RegistryProxyOptions = {}): FetchHandler {
   const resolved = resolveOptions(options);
-  const { router } = buildRouter(resolved);
+  const router = buildRouter(resolved);
   // A challenge's realm is built from the request's host (and forwarded headers when trusted),
   // and whether one is sent at all depends on the credentials shown.
   const challengeVary =

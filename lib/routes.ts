@@ -1,17 +1,17 @@
 import { IttyRouter, type IRequest } from 'itty-router';
 import { authorizeRegistryRequest, proxyChallenge } from './auth/authorization.ts';
 import type { Action } from './auth/client-auth.ts';
-import { createContext, requestHost, selectRoute, type ProxyContext, type RouteContext } from './context.ts';
+import { createContext, type ProxyContext, type RouteContext } from './context.ts';
+import { requestHost } from './protocol/host.ts';
 import { OciError, ociErrorResponse } from './protocol/errors.ts';
 import { fitsNameLimit } from './protocol/names.ts';
-import type { ResolvedOptions } from './options/resolve.ts';
+import { parseRegistryPath } from './protocol/paths.ts';
+import type { ResolvedOptions } from './options/types.ts';
 import { handleProxyTokenRequest } from './auth/token-endpoint.ts';
 import { isValidDigest, isValidReference, isValidRepositoryName } from './protocol/reference.ts';
 import { forwardRegistryRequest } from './upstream/forward.ts';
 import { rewriteTagList } from './protocol/tag-list.ts';
 import { handleTokenRequest } from './upstream/client-token-relay.ts';
-
-const WRITE_PATH = /^\/v2\/(.+)\/(manifests|blobs)\/(.*)$/;
 
 /** A registry request resolved to its upstream: the route, both names, and the query to send. */
 interface Target {
@@ -50,7 +50,7 @@ export function buildRouter(options: ResolvedOptions) {
     const clientName = checkName(name);
     const url = new URL(original.url);
     const ns = url.searchParams.get('ns');
-    const routeContext = selectRoute(context, hostOf(original, url), ns, clientName);
+    const routeContext = context.selectRoute(hostOf(original, url), ns, clientName);
     if (!routeContext) throw new OciError(404, 'NAME_UNKNOWN', 'no upstream serves this repository', { name: clientName });
     const upstreamName = routeContext.names.toUpstream(clientName)!;
     if (!fitsNameLimit(upstreamName)) {
@@ -84,7 +84,7 @@ export function buildRouter(options: ResolvedOptions) {
         });
       }
     }
-    const routeContext = selectRoute(context, hostOf(original, url), ns, undefined);
+    const routeContext = context.selectRoute(hostOf(original, url), ns, undefined);
     if (!routeContext || routeContext.route.tokenDance === 'proxy') {
       // Nothing for the client to do upstream: the proxy authenticates there itself.
       return new Response(request.method === 'HEAD' ? null : '{}', {
@@ -133,16 +133,17 @@ export function buildRouter(options: ResolvedOptions) {
 
   const otherRegistryRequest = async (request: IRequest, original: Request) => {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
-    const match = isRead ? null : WRITE_PATH.exec(new URL(original.url).pathname);
-    if (!match) {
+    const path = isRead ? undefined : parseRegistryPath(new URL(original.url).pathname);
+    const write = path?.kind === 'manifests' || path?.kind === 'blobs' ? path : undefined;
+    if (!write) {
       const readOnly = context.routes.every((candidate) => candidate.route.readOnly);
       return !isRead && readOnly
         ? ociErrorResponse(405, 'UNSUPPORTED', 'this registry proxy is read-only', null, { allow: 'GET, HEAD' })
         : ociErrorResponse(404, 'UNSUPPORTED', 'this registry API endpoint is not served by the proxy');
     }
     // A manifest PUT/DELETE by tag writes that tag: tag rules apply to it as they do to pulls.
-    const tag = match[2] === 'manifests' && !match[3]!.includes(':') ? match[3] : undefined;
-    const target = await resolveTarget(original, match[1], 'push', tag);
+    const tag = write.kind === 'manifests' && !write.rest.includes(':') ? write.rest : undefined;
+    const target = await resolveTarget(original, write.name, 'push', tag);
     const url = new URL(original.url);
     url.searchParams.delete('ns');
     const from = url.searchParams.get('from');
@@ -153,7 +154,7 @@ export function buildRouter(options: ResolvedOptions) {
       if (source.routeContext !== target.routeContext) url.searchParams.delete('from'); // cannot mount across upstreams: upload instead
       else url.searchParams.set('from', source.upstreamName);
     }
-    return forward(original, target, `${match[2]}/${match[3]}`, url.search, 'pull,push');
+    return forward(original, target, `${write.kind}/${write.rest}`, url.search, 'pull,push');
   };
 
   const browser = (request: IRequest) => {
@@ -180,5 +181,5 @@ export function buildRouter(options: ResolvedOptions) {
     .post(options.tokenPath, token)
     .get('*', browser);
 
-  return { router, context };
+  return router;
 }

@@ -3,7 +3,7 @@
 // REGISTRY_PROXY_SERVICE_ACCOUNT=true|false to force the metadata-server credentials on or off.
 import process from 'node:process';
 import { serve } from '../cloud-run/serve.ts';
-import { jsonLine } from '../cloud-run/logging.ts';
+import { jsonLine } from '../log-entry.ts';
 import { processCliHost } from './process-host.ts';
 import { runCli } from './run.ts';
 

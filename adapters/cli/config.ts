@@ -1,4 +1,4 @@
-import type { RegistryProxyOptions } from '../../lib/options/resolve.ts';
+import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 
 /**
  * Turns command-line flags and environment variables into options, for the CLI of every runtime.

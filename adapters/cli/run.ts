@@ -1,5 +1,5 @@
-import { RegistryProxyOptionsError } from '../../lib/options/resolve.ts';
-import { hashPassword } from '../../lib/auth/password-hash.ts';
+import { RegistryProxyOptionsError } from '../../lib/options/error.ts';
+import { DEFAULT_ITERATIONS, hashPassword, iterationsProblem } from '../../lib/auth/password-hash.ts';
 import { applyConfigFile, ConfigError, describeOptionError, parseConfig, usage, type CliConfig } from './config.ts';
 import { formatLogLine } from './log-format.ts';
 import type { ServeOptions } from '../serve-options.ts';
@@ -24,6 +24,23 @@ function isAddressInUse(error: unknown): boolean {
 }
 
 /**
+ * `hash-password [--iterations N]`: the PBKDF2 iteration count (Cloudflare Workers derive at
+ * most 100,000), or the message to fail with.
+ */
+function hashIterations(args: string[]): number | string {
+  let iterations = DEFAULT_ITERATIONS;
+  for (let index = 0; index < args.length; index++) {
+    const [flag, inline] = args[index]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (flag !== '--iterations') return `hash-password: unknown argument ${args[index]} (usage: hash-password [--iterations N] < password.txt)`;
+    const value = inline ?? args[++index];
+    iterations = value !== undefined && /^\d+$/.test(value) ? Number(value) : NaN;
+    const problem = iterationsProblem(iterations);
+    if (problem) return `--iterations: ${problem}`;
+  }
+  return iterations;
+}
+
+/**
  * The command line every runtime shares (`cli.ts` on Node, `deno-cli.ts`, `bun-cli.ts`,
  * `cloud-run-cli.ts`), with the runtime's I/O passed in: flags, environment and config file as
  * `config.ts` reads them, access log lines on stdout, exit code 2 for bad options.
@@ -35,10 +52,12 @@ export async function runCli(host: CliHost): Promise<void> {
   };
 
   if (host.argv[0] === 'hash-password') {
+    const iterations = hashIterations(host.argv.slice(1));
+    if (typeof iterations === 'string') return fail(iterations);
     // The password comes on standard input, so it never appears in argv or shell history.
     const password = (await host.readStdin()).replace(/\r?\n$/, '');
     if (password === '') return fail('hash-password reads the password from standard input; it was empty');
-    host.stdout(`${await hashPassword(password)}\n`);
+    host.stdout(`${await hashPassword(password, iterations)}\n`);
     return host.exit(0);
   }
 

@@ -1,10 +1,10 @@
-import type { UpstreamCredentials } from '../../lib/options/resolve.ts';
+import type { UpstreamCredentials } from '../../lib/options/types.ts';
 
 /**
  * The GCP metadata server, which Cloud Run (like GCE and GKE) answers at a fixed address.
  * Google's client libraries honour GCE_METADATA_HOST to point elsewhere; so does this module.
  */
-export const DEFAULT_METADATA_ORIGIN = 'http://metadata.google.internal';
+const DEFAULT_METADATA_ORIGIN = 'http://metadata.google.internal';
 
 export interface MetadataOptions {
   /** @default 'http://metadata.google.internal' */

@@ -1,4 +1,5 @@
 import type { RequestLogEntry } from '../../lib/request-log.ts';
+import { requestLogFields } from '../log-entry.ts';
 
 /**
  * Cloud Logging's structured-log format: one JSON object a line on stdout/stderr, with the
@@ -37,7 +38,7 @@ export function parseTraceContext(headers: Headers): TraceContext | undefined {
 }
 
 /** The trace fields of a log entry; empty without a project id, which the trace name needs. */
-export function traceFields(headers: Headers, projectId: string | undefined): Record<string, unknown> {
+function traceFields(headers: Headers, projectId: string | undefined): Record<string, unknown> {
   const trace = projectId ? parseTraceContext(headers) : undefined;
   if (!trace) return {};
   return {
@@ -47,26 +48,9 @@ export function traceFields(headers: Headers, projectId: string | undefined): Re
   };
 }
 
-export function severityOf(status: number): 'INFO' | 'WARNING' | 'ERROR' {
-  return status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO';
-}
-
-/** The access-log entry of one request. */
+/** The access-log entry of one request, linked to its trace. */
 export function cloudRequestEntry(entry: RequestLogEntry, projectId: string | undefined): Record<string, unknown> {
-  const size = entry.response.headers.get('content-length');
-  return {
-    severity: severityOf(entry.status),
-    message: `${entry.method} ${entry.path} ${entry.status}`,
-    httpRequest: {
-      requestMethod: entry.method,
-      requestUrl: entry.path,
-      status: entry.status,
-      ...(entry.userAgent ? { userAgent: entry.userAgent } : {}),
-      ...(size !== null && /^\d+$/.test(size) ? { responseSize: size } : {}),
-      latency: `${(entry.durationMs / 1000).toFixed(6)}s`,
-    },
-    ...traceFields(entry.request.headers, projectId),
-  };
+  return { ...requestLogFields(entry), ...traceFields(entry.request.headers, projectId) };
 }
 
 /** An error entry, correlated with its request's trace when there is one. */
@@ -79,8 +63,4 @@ export function cloudErrorEntry(error: unknown, request: Request | undefined, pr
     message: path ? `${request!.method} ${path}: ${message}` : message,
     ...(request ? traceFields(request.headers, projectId) : {}),
   };
-}
-
-export function jsonLine(entry: Record<string, unknown>): string {
-  return `${JSON.stringify(entry)}\n`;
 }

@@ -1,6 +1,7 @@
 import process from 'node:process';
-import type { RegistryProxyOptions } from '../../lib/options/resolve.ts';
-import { cloudErrorEntry, cloudRequestEntry, jsonLine } from './logging.ts';
+import type { RegistryProxyOptions } from '../../lib/options/types.ts';
+import { jsonLine } from '../log-entry.ts';
+import { cloudErrorEntry, cloudRequestEntry } from './logging.ts';
 import { fetchProjectId, metadataCredentials, metadataOriginFromEnv, type MetadataOptions } from './gcp-metadata.ts';
 import { serve as serveNode, type NodeServeOptions, type RunningServer } from '../node/serve.ts';
 

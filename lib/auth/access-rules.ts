@@ -1,27 +1,13 @@
+import type { AccessRule, CompiledAccessRules } from '../options/types.ts';
 import { globToRegExp } from './glob.ts';
 import { RegistryProxyOptionsError } from '../options/error.ts';
 
-/** Matches repositories and, optionally, tags. Digests are never matched by `tags`. */
-export interface AccessRule {
-  /** Repository glob: `*` within one path segment, `**` across segments (`myorg/**`). */
-  repository: string;
-  /** Tag globs this rule is limited to (`latest`, `v1.*`). Without it the rule covers the whole repository. */
-  tags?: string[];
-}
 
 interface CompiledRule {
   repository: RegExp;
   tags: RegExp[] | undefined;
 }
 
-export interface CompiledAccessRules {
-  /** Whether any rule exists at all (the common case has none: skip all checks). */
-  active: boolean;
-  /** May this repository be reached at all (blobs, tags list, referrers, digests)? */
-  allowsRepository(name: string): boolean;
-  /** May this tag of an allowed repository be reached? */
-  allowsTag(name: string, tag: string): boolean;
-}
 
 function compileRules(rules: unknown, option: string): CompiledRule[] {
   if (rules === undefined) return [];

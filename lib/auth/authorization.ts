@@ -1,5 +1,6 @@
 import { tokenGrants, userMay, type Action, type ClientIdentity } from './client-auth.ts';
-import { publicOrigin, type ProxyContext, type RouteContext } from '../context.ts';
+import type { ProxyContext, RouteContext } from '../context.ts';
+import { publicOrigin } from '../protocol/host.ts';
 import { OciError } from '../protocol/errors.ts';
 import { formatChallenge } from '../protocol/www-authenticate.ts';
 
@@ -49,7 +50,7 @@ export function proxyChallenge(
   error: 'insufficient_scope' | 'invalid_token' | undefined,
   ns: string | null,
 ): string {
-  const realm = publicOrigin(context, request) + context.options.tokenPath + (ns ? `?ns=${encodeURIComponent(ns)}` : '');
+  const realm = publicOrigin(request, context.options.publicUrl, context.options.trustForwardedHeaders) + context.options.tokenPath + (ns ? `?ns=${encodeURIComponent(ns)}` : '');
   const params = new Map([
     ['realm', realm],
     ['service', context.clientAuth!.settings.service],

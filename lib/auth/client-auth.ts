@@ -1,4 +1,4 @@
-import type { ResolvedClientAuth, ResolvedUser } from './options.ts';
+import type { ResolvedClientAuth, ResolvedUser } from '../options/types.ts';
 import { verifyPassword } from './password-hash.ts';
 
 /** Who a request comes from, as the proxy's own authentication established it. */
@@ -50,9 +50,19 @@ export class ClientAuthenticator {
   readonly settings: ResolvedClientAuth;
   readonly #verifiedBasic = new Map<string, { name: string; expiresAt: number }>();
   readonly #routeIds = new Map<string, Promise<string>>();
+  #randomSecret: Uint8Array<ArrayBuffer> | undefined;
 
   constructor(settings: ResolvedClientAuth) {
     this.settings = settings;
+  }
+
+  /**
+   * The key tokens are signed with: the configured one, or random per proxy, drawn on first use
+   * because the Workers runtime refuses `crypto.getRandomValues` in global scope (where the
+   * proxy is created) and would not start the worker.
+   */
+  get #secret(): Uint8Array<ArrayBuffer> {
+    return this.settings.tokenSecret ?? (this.#randomSecret ??= crypto.getRandomValues(new Uint8Array(32)));
   }
 
   /** Checks a username and password; `undefined` when they do not match a user. */
@@ -93,7 +103,7 @@ export class ClientAuthenticator {
   routeId(routeName: string): Promise<string> {
     let id = this.#routeIds.get(routeName);
     if (!id) {
-      id = routeTokenId(this.settings.tokenSecret, routeName);
+      id = routeTokenId(this.#secret, routeName);
       this.#routeIds.set(routeName, id);
     }
     return id;
@@ -111,14 +121,14 @@ export class ClientAuthenticator {
       .setNotBefore(Math.floor(issuedAt.getTime() / 1000) - 10)
       .setExpirationTime(Math.floor(issuedAt.getTime() / 1000) + this.settings.tokenTtl)
       .setJti(crypto.randomUUID())
-      .sign(this.settings.tokenSecret);
+      .sign(this.#secret);
     return { token, expiresIn: this.settings.tokenTtl, issuedAt };
   }
 
   async #verifyToken(token: string): Promise<ClientIdentity | undefined> {
     try {
       const { jwtVerify } = await jose();
-      const { payload } = await jwtVerify(token, this.settings.tokenSecret, {
+      const { payload } = await jwtVerify(token, this.#secret, {
         issuer: ISSUER,
         audience: this.settings.service,
         algorithms: ['HS256'],

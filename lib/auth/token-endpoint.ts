@@ -1,9 +1,11 @@
 import { accessName, permittedActions } from './authorization.ts';
 import type { ClientIdentity, TokenAccess } from './client-auth.ts';
-import { requestHost, selectRoute, type ProxyContext } from '../context.ts';
+import type { ProxyContext } from '../context.ts';
+import { requestHost } from '../protocol/host.ts';
 import { OciError } from '../protocol/errors.ts';
 import { readForm, requestedScopes } from '../protocol/form.ts';
 import { isValidRepositoryName } from '../protocol/reference.ts';
+import { parseRepositoryScope } from '../protocol/scope.ts';
 
 /**
  * The proxy's own token server, used when it authenticates clients itself. It accepts Docker's
@@ -41,11 +43,10 @@ export async function handleProxyTokenRequest(context: ProxyContext, request: Re
   const ns = url.searchParams.get('ns');
   const access: TokenAccess[] = [];
   for (const scope of scopes) {
-    const [type, ...rest] = scope.split(':');
-    const actions = rest.pop();
-    const name = rest.join(':');
-    if (type !== 'repository' || actions === undefined || !isValidRepositoryName(name)) continue;
-    const routeContext = selectRoute(context, host, ns, name);
+    const parsed = parseRepositoryScope(scope);
+    if (!parsed || !isValidRepositoryName(parsed.name)) continue;
+    const { name, actions } = parsed;
+    const routeContext = context.selectRoute(host, ns, name);
     const permitted = routeContext ? await permittedActions(context, routeContext, identity, name) : [];
     const requested = actions.split(',');
     access.push({

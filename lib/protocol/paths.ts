@@ -2,12 +2,25 @@ import type { NameMapping } from './names.ts';
 
 const REGISTRY_PATH = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\/(.*)$/;
 
-/** Rewrites an upstream `/v2/<name>/…` path to the client's name, or `undefined` when the name is not exposed. */
-export function registryPathToClient(path: string, names: NameMapping): string | undefined {
+/** A `/v2/<name>/<kind>/<rest>` registry API path, split; the name is greedy, as names hold slashes. */
+export interface RegistryPath {
+  name: string;
+  kind: 'manifests' | 'blobs' | 'tags' | 'referrers';
+  /** What follows the kind: a reference, a digest, `list`, an upload id… */
+  rest: string;
+}
+
+export function parseRegistryPath(path: string): RegistryPath | undefined {
   const match = REGISTRY_PATH.exec(path);
-  if (!match) return path === '/v2/' || path === '/v2' ? path : undefined;
-  const clientName = names.toClient(match[1]!);
-  return clientName === undefined ? undefined : `/v2/${clientName}/${match[2]}/${match[3]}`;
+  return match ? { name: match[1]!, kind: match[2] as RegistryPath['kind'], rest: match[3]! } : undefined;
+}
+
+/** Rewrites an upstream `/v2/<name>/…` path to the client's name, or `undefined` when the name is not exposed. */
+function registryPathToClient(path: string, names: NameMapping): string | undefined {
+  const parsed = parseRegistryPath(path);
+  if (!parsed) return path === '/v2/' || path === '/v2' ? path : undefined;
+  const clientName = names.toClient(parsed.name);
+  return clientName === undefined ? undefined : `/v2/${clientName}/${parsed.kind}/${parsed.rest}`;
 }
 
 /**

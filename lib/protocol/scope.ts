@@ -8,7 +8,7 @@ import { fitsNameLimit } from './names.ts';
  * The name may itself contain `host:port`, so the type ends at the first colon and the actions
  * start after the last one.
  */
-interface ParsedScope {
+export interface ParsedScope {
   type: string;
   name: string;
   actions: string;
@@ -26,16 +26,21 @@ function isRepositoryType(type: string): boolean {
   return type === 'repository' || type.startsWith('repository(');
 }
 
+/** A scope on a repository (`repository:…` or `repository(plugin):…`), or `undefined` for any other. */
+export function parseRepositoryScope(scope: string): ParsedScope | undefined {
+  const parsed = parseScope(scope);
+  return parsed && isRepositoryType(parsed.type) ? parsed : undefined;
+}
+
 /** The repository a scope names, or `undefined` for other resource types (`registry:catalog:*`, ECR's `aws`). */
 export function repositoryScopeName(scope: string): string | undefined {
-  const parsed = parseScope(scope);
-  return parsed && isRepositoryType(parsed.type) ? parsed.name : undefined;
+  return parseRepositoryScope(scope)?.name;
 }
 
 /** Rewrites a client's scope for the upstream's token server. Non-repository scopes pass as they are. */
 export function scopeToUpstream(scope: string, names: NameMapping): string {
-  const parsed = parseScope(scope);
-  if (!parsed || !isRepositoryType(parsed.type)) return scope;
+  const parsed = parseRepositoryScope(scope);
+  if (!parsed) return scope;
   if (!isValidRepositoryName(parsed.name)) {
     throw new OciError(400, 'NAME_INVALID', 'invalid repository name in scope', { scope });
   }
@@ -51,8 +56,8 @@ export function scopeToUpstream(scope: string, names: NameMapping): string {
 
 /** Rewrites an upstream scope for a client, or `undefined` when it names something the proxy does not expose. */
 export function scopeToClient(scope: string, names: NameMapping): string | undefined {
-  const parsed = parseScope(scope);
-  if (!parsed || !isRepositoryType(parsed.type)) return scope;
+  const parsed = parseRepositoryScope(scope);
+  if (!parsed) return scope;
   const clientName = names.toClient(parsed.name);
   return clientName === undefined ? undefined : `${parsed.type}:${clientName}:${parsed.actions}`;
 }

@@ -1,9 +1,11 @@
-import { publicOrigin, type ProxyContext, type RouteContext } from '../context.ts';
+import type { ProxyContext, RouteContext } from '../context.ts';
+import { publicOrigin } from '../protocol/host.ts';
 import { isRewritableErrorBody, MAX_REWRITTEN_ERROR_BYTES, oversizedErrorResponse, rewriteErrorText } from '../protocol/error-body.ts';
 import { readCappedText } from '../protocol/capped-read.ts';
 import { clientResponseHeaders } from '../protocol/headers.ts';
 import { isGuardedBody } from './guarded-body.ts';
 import { withBodyChecks } from './body-checks.ts';
+import { withDeclaredLength } from './declared-length.ts';
 import { rewriteLinkHeader, upstreamUrlToClient } from '../protocol/paths.ts';
 import { mapScopeList, scopeToClient } from '../protocol/scope.ts';
 import { isRedirect } from './fetch.ts';
@@ -15,7 +17,7 @@ import { formatChallenge, parseWwwAuthenticate } from '../protocol/www-authentic
  * containerd merges the challenge scope into its token request, so an unmapped scope would
  * come back double-prefixed.
  */
-export function rewriteChallenges(value: string, context: ProxyContext, routeContext: RouteContext, request: Request): string {
+function rewriteChallenges(value: string, context: ProxyContext, routeContext: RouteContext, request: Request): string {
   const challenges = parseWwwAuthenticate(value);
   for (const challenge of challenges) {
     if (challenge.scheme.toLowerCase() !== 'bearer') continue;
@@ -26,7 +28,7 @@ export function rewriteChallenges(value: string, context: ProxyContext, routeCon
       } catch {
         // An unparseable realm is replaced all the same; token requests then rediscover it.
       }
-      challenge.params.set('realm', publicOrigin(context, request) + context.options.tokenPath);
+      challenge.params.set('realm', publicOrigin(request, context.options.publicUrl, context.options.trustForwardedHeaders) + context.options.tokenPath);
     }
     const scope = challenge.params.get('scope');
     if (scope !== undefined) {
@@ -91,5 +93,5 @@ export async function toClientResponse(
           expectedBytes,
         )
       : upstream.body;
-  return new Response(body, init);
+  return new Response(expectedBytes === undefined ? body : withDeclaredLength(body, expectedBytes), init);
 }

@@ -1,4 +1,5 @@
-import { requestHost, selectRoute, type ProxyContext, type RouteContext } from '../context.ts';
+import type { ProxyContext, RouteContext } from '../context.ts';
+import { requestHost } from '../protocol/host.ts';
 import { OciError } from '../protocol/errors.ts';
 import { readForm } from '../protocol/form.ts';
 import { clientResponseHeaders, pickHeaders } from '../protocol/headers.ts';
@@ -18,7 +19,7 @@ const FORWARDED_TOKEN_HEADERS = ['authorization', 'user-agent', 'accept'];
  */
 export async function handleTokenRequest(context: ProxyContext, request: Request): Promise<Response> {
   const url = new URL(request.url);
-  const routeContext = selectRoute(context, requestHost(request, url, context.options.trustForwardedHeaders), url.searchParams.get('ns'), undefined)
+  const routeContext = context.selectRoute(requestHost(request, url, context.options.trustForwardedHeaders), url.searchParams.get('ns'), undefined)
     ?? context.routes.find((candidate) => candidate.route.tokenDance === 'client');
   if (!routeContext || routeContext.route.tokenDance !== 'client') {
     throw new OciError(404, 'UNSUPPORTED', 'this proxy authenticates to its upstream itself; no token is needed');

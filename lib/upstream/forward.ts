@@ -7,7 +7,7 @@ import { discardBody, fetchUpstream, isRedirect } from './fetch.ts';
 /** Most redirect chains seen in the wild are one hop (CDN) or two (registry.k8s.io → AR → GCS). */
 const MAX_REDIRECTS = 5;
 
-export interface ForwardedRequest {
+interface ForwardedRequest {
   /** The upstream path, names already mapped and validated: `/v2/`, `/v2/<name>/manifests/latest`. */
   path: string;
   /** Query string to send upstream, including its `?`, or ''. */

@@ -1,31 +1,9 @@
 import { OciError } from '../protocol/errors.ts';
-import { validateCredentials, type UpstreamCredentials, type UpstreamCredentialsProvider } from '../options/resolve.ts';
+import { credentialsAuthorization, validateCredentials } from './credentials.ts';
+import type { UpstreamCredentials, UpstreamCredentialsProvider } from '../options/types.ts';
 import { discardBody, fetchUpstream, type UpstreamFetchSettings } from './fetch.ts';
-import { findChallenge, parseWwwAuthenticate, type Challenge } from '../protocol/www-authenticate.ts';
-
-/** How the upstream wants to be authenticated, learned from its `WWW-Authenticate` challenges. */
-export type UpstreamScheme =
-  | { kind: 'bearer'; realm: URL; service: string | undefined }
-  | { kind: 'basic' }
-  | { kind: 'none' };
-
-/** Reads the upstream's scheme from a challenge header; `undefined` when there is none we can answer. */
-export function schemeFromChallenges(challenges: Challenge[]): UpstreamScheme | undefined {
-  const bearer = findChallenge(challenges, 'bearer');
-  const realm = bearer?.params.get('realm');
-  if (bearer && realm) {
-    try {
-      const realmUrl = new URL(realm);
-      if (realmUrl.protocol === 'https:' || realmUrl.protocol === 'http:') {
-        return { kind: 'bearer', realm: realmUrl, service: bearer.params.get('service') };
-      }
-    } catch {
-      // A malformed realm is treated as no usable challenge.
-    }
-  }
-  if (findChallenge(challenges, 'basic')) return { kind: 'basic' };
-  return undefined;
-}
+import { parseWwwAuthenticate } from '../protocol/www-authenticate.ts';
+import { discoverScheme, schemeFromChallenges, type UpstreamScheme } from './challenge.ts';
 
 interface CachedToken {
   authorization: string | undefined;
@@ -35,19 +13,6 @@ interface CachedToken {
 const MAX_CACHED_TOKENS = 1000;
 /** The token spec's default lifetime when a token server omits `expires_in` (GHCR does). */
 const DEFAULT_TOKEN_SECONDS = 60;
-
-function basicAuthorization(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return `Basic ${btoa(binary)}`;
-}
-
-function credentialsAuthorization(credentials: UpstreamCredentials): string {
-  return 'authorization' in credentials
-    ? credentials.authorization
-    : basicAuthorization(credentials.username, credentials.password);
-}
 
 function isStaticBearer(credentials: UpstreamCredentials | undefined): credentials is { authorization: string } {
   return credentials !== undefined && 'authorization' in credentials && /^bearer /i.test(credentials.authorization);
@@ -115,13 +80,11 @@ export class UpstreamAuthenticator {
    * push, whose body cannot be replayed after a 401) goes out with the right credentials.
    */
   #discover(): Promise<void> {
-    this.#discovering ??= (async () => {
-      const response = await fetchUpstream(this.#settings, new URL('/v2/', this.#upstream), { method: 'GET' });
-      discardBody(response);
-      const header = response.headers.get('www-authenticate');
-      const scheme = response.status === 401 && header ? schemeFromChallenges(parseWwwAuthenticate(header)) : undefined;
-      this.#scheme ??= scheme ?? { kind: 'none' };
-    })().finally(() => (this.#discovering = undefined));
+    this.#discovering ??= discoverScheme(this.#upstream, this.#settings)
+      .then((scheme) => {
+        this.#scheme ??= scheme;
+      })
+      .finally(() => (this.#discovering = undefined));
     return this.#discovering;
   }
 

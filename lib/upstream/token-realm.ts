@@ -1,8 +1,7 @@
-import { fetchUpstream, discardBody, type UpstreamFetchSettings } from './fetch.ts';
-import { schemeFromChallenges } from './proxy-token-dance.ts';
-import { parseWwwAuthenticate } from '../protocol/www-authenticate.ts';
+import { discoverScheme } from './challenge.ts';
+import type { UpstreamFetchSettings } from './fetch.ts';
 
-export interface TokenRealm {
+interface TokenRealm {
   realm: URL;
   service: string | undefined;
 }
@@ -35,12 +34,8 @@ export class TokenRealmDiscovery {
   }
 
   async #discover(): Promise<TokenRealm | undefined> {
-    // Serves every client's token requests: no one client's signal may cancel it.
-    const response = await fetchUpstream(this.#settings, new URL('/v2/', this.#upstream), { method: 'GET' });
-    discardBody(response);
-    const header = response.headers.get('www-authenticate');
-    const scheme = header ? schemeFromChallenges(parseWwwAuthenticate(header)) : undefined;
-    if (scheme?.kind === 'bearer') this.remember(scheme.realm, scheme.service);
+    const scheme = await discoverScheme(this.#upstream, this.#settings);
+    if (scheme.kind === 'bearer') this.remember(scheme.realm, scheme.service);
     return this.#known;
   }
 }

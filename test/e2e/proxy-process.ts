@@ -4,6 +4,7 @@
  */
 import { spawnTracked, type TrackedProcess } from '../integration/harness/process.ts';
 import type { Runtime } from './runtimes.ts';
+import { startExampleWorker } from './workerd.ts';
 
 export interface ProxyProcess {
   /** `http://127.0.0.1:PORT` */
@@ -33,6 +34,7 @@ const LISTENING = /listening on (http:\/\/[^\s,"]+)/;
 
 export async function startProxyProcess(runtime: Runtime, options: StartOptions): Promise<ProxyProcess> {
   if (!runtime.bin) throw new Error(`${runtime.name} is not installed: looked for ${runtime.lookedFor}`);
+  if (runtime.name === 'workerd' && !options.script) return startExampleWorker(runtime, options.args);
   const listenArgs = options.listenArgs ?? ['--port', '0', '--host', '127.0.0.1'];
   const args = options.script ?? runtime.command([...listenArgs, ...options.args]);
   const proc = spawnTracked(runtime.bin, args, {

@@ -1,6 +1,6 @@
 /**
  * The runtimes the end-to-end suite runs the proxy on, each as a child process. Binaries come
- * from the environment (REGISTRY_PROXY_NODE24, DENO_BIN, BUN_BIN) or from .runtimes/, where
+ * from the environment (REGISTRY_PROXY_NODE24, DENO_BIN, BUN_BIN, WORKERD_BIN) or from .runtimes/, where
  * `bash scripts/runtimes.sh` installs them from npm. A missing runtime is skipped locally and
  * fails the run in CI (`CI=true`): CI never silently tests fewer runtimes.
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 export const ROOT = join(import.meta.dirname, '..', '..');
 const MODULES = join(ROOT, '.runtimes', 'node_modules');
 
-export type RuntimeName = 'node20' | 'node24' | 'node24-ts' | 'deno' | 'bun';
+export type RuntimeName = 'node20' | 'node24' | 'node24-ts' | 'deno' | 'bun' | 'workerd';
 
 export interface Runtime {
   name: RuntimeName;
@@ -23,7 +23,9 @@ export interface Runtime {
   command(args: string[]): string[];
   /**
    * Whether a streamed body keeps the Content-Length the handler set. Bun.serve strips it and
-   * sends `Transfer-Encoding: chunked` unless the body was already buffered (oven-sh/bun#10507).
+   * sends `Transfer-Encoding: chunked` for any body still streaming, made in JS or not
+   * (oven-sh/bun#10507); workerd does for streams made in JS, so the proxy pipes bodies through
+   * its FixedLengthStream there.
    */
   keepsStreamedContentLength: boolean;
 }
@@ -86,6 +88,17 @@ export function findRuntime(name: RuntimeName): Runtime {
         lookedFor: 'BUN_BIN or .runtimes/node_modules/bun/bin/bun.exe (bash scripts/runtimes.sh)',
         command: (args) => [join(ROOT, 'adapters', 'cli', 'bun.ts'), ...args],
         keepsStreamedContentLength: false,
+      };
+    case 'workerd':
+      return {
+        name,
+        bin: firstExisting([env.WORKERD_BIN, join(MODULES, 'workerd', 'bin', 'workerd')]),
+        lookedFor: 'WORKERD_BIN or .runtimes/node_modules/workerd/bin/workerd (bash scripts/runtimes.sh)',
+        // No CLI: the suite's flags become the example worker's bindings (see workerd.ts).
+        command: () => {
+          throw new Error('workerd runs a bundled worker, not the CLI: see test/e2e/workerd.ts');
+        },
+        keepsStreamedContentLength: true,
       };
   }
 }

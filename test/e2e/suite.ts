@@ -1,7 +1,8 @@
 /**
  * The end-to-end suite, written once and run on every runtime (like srvx's `addTests`): the
  * proxy's CLI runs as a child process under the runtime, in front of real distribution
- * registries, and is checked over HTTP and with skopeo.
+ * registries, and is checked over HTTP and with skopeo. workerd has no CLI: there the flags
+ * become the bindings of the bundled example worker (workerd.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRegistryProxy, type FetchHandler } from '../../lib/index.ts';
-import { RegistryProxyOptionsError } from '../../lib/options/resolve.ts';
+import { RegistryProxyOptionsError } from '../../lib/options/error.ts';
 import { authorization, body, FUZZ_DIGEST, headers, host, method, path, query, tokenForm, tokenQuery } from '../faults/arbitraries.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);

@@ -68,12 +68,17 @@ export interface TrackedProcess {
 const MAX_OUTPUT = 256 * 1024;
 
 /** Starts a long-running process (a server) whose lifetime the harness owns. */
-export function spawnTracked(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): TrackedProcess {
+export function spawnTracked(
+  command: string,
+  args: string[],
+  /** extraPipes: pipes opened as fds 3, 4, … (`child.stdio[3]`), e.g. for workerd's --control-fd. */
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; extraPipes?: number } = {},
+): TrackedProcess {
   installExitHook();
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(options.extraPipes ?? 0).fill('pipe')],
   });
   tracked.add(child);
   let buffer = '';

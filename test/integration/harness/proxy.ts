@@ -3,7 +3,7 @@
  * errors collected, and helpers to check that upstream secrets never reach a client.
  */
 import { serve, type RunningServer } from '../../../adapters/node/serve.ts';
-import type { RegistryProxyOptions } from '../../../lib/options/resolve.ts';
+import type { RegistryProxyOptions } from '../../../lib/options/types.ts';
 
 /** The proxy's options; where it listens and its error hook are the harness's. */
 export type TestProxyOptions = RegistryProxyOptions;
