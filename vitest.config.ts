@@ -32,6 +32,18 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          // Every runtime's real server against misbehaving fake upstreams: one worker per
+          // runtime file (files run side by side where there are cores); cases in order within
+          // a file, since each checks the stderr of its own window.
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           // Every runtime as a child process against real registries and skopeo: one file at a time.

@@ -37,17 +37,31 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): Registr
   // Each route's upstream exchanges get the operations layer's observer (tracing, metrics, concurrency cap).
   const context = createContext(resolved, operations.observerOf);
   const router = buildRouter(resolved, context);
+  // A challenge's realm is built from the request's host (and forwarded headers when trusted),
+  // and whether one is sent at all depends on the credentials shown.
+  const challengeVary =
+    resolved.trustForwardedHeaders && !resolved.publicUrl ? 'Host, Authorization, X-Forwarded-Host, X-Forwarded-Proto' : 'Host, Authorization';
+  const uncacheableChallenge = (response: Response): Response => {
+    if (response.status === 401 && response.headers.has('www-authenticate')) {
+      response.headers.set('cache-control', 'no-store');
+      response.headers.append('vary', challengeVary);
+    }
+    return response;
+  };
 
   const handle = async (request: Request): Promise<Response> => {
     try {
       const response = await router.fetch(request as never, request);
-      return response ?? ociError('notFound', 'not found').toResponse();
+      return response ? uncacheableChallenge(response) : ociError('notFound', 'not found').toResponse();
     } catch (error) {
       if (isOciError(error)) {
         // Upstream failures are the operator's business too; client mistakes (4xx) are not.
         if (error.status >= 500) resolved.onError(error, request);
-        return error.toResponse();
+        return uncacheableChallenge(error.toResponse());
       }
+      // A runtime may hand over a request whose URL does not parse (a `Host: a b` header): the
+      // client's mistake, answered as one rather than logged as a proxy failure.
+      if (!URL.canParse(request.url)) return ociError('requestTargetInvalid', 'the request URL (its Host header) is not valid').toResponse();
       if (!request.signal.aborted) resolved.onError(error, request);
       return ociError('unknown', 'the proxy failed to handle this request').toResponse();
     }

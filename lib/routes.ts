@@ -166,7 +166,7 @@ export function buildRouter(options: ResolvedOptions, context: ProxyContext = cr
     const response = await pull(original, target, 'tags', '');
     const { route, names } = target.routeContext;
     const canonical = names.canonical(target.clientName)!;
-    return rewriteTagList(response, target.clientName, route.access.active ? (tag) => route.access.allowsTag(canonical, tag) : undefined);
+    return rewriteTagList(response, target.clientName, route.access.active ? (tag) => route.access.allowsTag(canonical, tag) : undefined, options.idleTimeout);
   };
 
   const otherRegistryRequest = async (request: IRequest, original: Request) => {

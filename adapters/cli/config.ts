@@ -208,10 +208,12 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   if (proxy.concurrency && (proxy.concurrency as { limit?: number }).limit === undefined) {
     throw new ConfigError(read('upstream-queue-timeout')!.source, 'needs --upstream-concurrency');
   }
+  const host = read('host');
+  if (host) sources.host = host.source; // named when the address cannot be listened on
   return {
     proxy: proxy as RegistryProxyOptions,
     port: valueOf<number>('port')?.value ?? 8080,
-    hostname: read('host')?.value ?? '0.0.0.0',
+    hostname: host?.value ?? '0.0.0.0',
     log: valueOf<CliConfig['log']>('log')?.value ?? 'text',
     sources,
     fileSources: new Set(),

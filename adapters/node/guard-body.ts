@@ -11,7 +11,8 @@ import type { ServerResponse } from 'node:http';
  *
  * Here a failure after the client has gone just ends the body, cancelling never rejects, and a
  * failure while the client is still there destroys the connection so the client sees a reset
- * (and retries) rather than a hang or a truncated body it would take for complete.
+ * (and retries) rather than a hang or a truncated body it would take for complete — and the
+ * stream then ends without erroring, which the library would mishandle again.
  */
 export function guardBody(response: Response, request: Request, nodeResponse: ServerResponse | undefined): Response {
   if (response.body === null) return response;
@@ -28,8 +29,15 @@ export function guardBody(response: Response, request: Request, nodeResponse: Se
             controller.close();
             return;
           }
-          controller.error(error);
-          nodeResponse?.destroy(error instanceof Error ? error : new Error(String(error)));
+          if (!nodeResponse) {
+            controller.error(error);
+            return;
+          }
+          // Reset the client's connection first, so it cannot take the body for whole; then end
+          // the stream quietly: an errored one makes @whatwg-node/server 0.11 call
+          // `reader.cancel(err)` without a catch, an unhandled rejection that ends the process.
+          nodeResponse.destroy(error instanceof Error ? error : new Error(String(error)));
+          controller.close();
         }
       },
       cancel(reason) {

@@ -2,7 +2,8 @@ import { createServer, ServerResponse, STATUS_CODES, type IncomingMessage, type 
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import { guardBody } from './guard-body.ts';
-import { createNodeFetch, NODE_BODY } from './upstream-fetch.ts';
+import { acceptRequestTarget } from './request-target.ts';
+import { createNodeFetch, NODE_BODY, STALLED } from './upstream-fetch.ts';
 import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from '../serve-options.ts';
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
@@ -37,11 +38,25 @@ class ReasonPhraseResponse extends ServerResponse<IncomingMessage> {
  * hop per chunk. An upstream failure mid-body resets the client's connection, so a cut blob is
  * never taken for a whole one; a client that goes away destroys the upstream message.
  */
-function pipedNodeBody(response: Response, nodeResponse: ServerResponse | undefined): Response | undefined {
+function pipedNodeBody(
+  response: Response,
+  nodeResponse: ServerResponse | undefined,
+  request: Request,
+  onError: ((error: unknown, request: Request) => void) | undefined,
+): Response | undefined {
   const body = response.body as (ReadableStream<Uint8Array> & { [NODE_BODY]?: IncomingMessage }) | null;
   const message = body?.[NODE_BODY];
   if (!message || !nodeResponse || body!.locked) return undefined;
-  message.once('error', (error) => nodeResponse.destroy(error));
+  message.once('error', (error) => {
+    // The upstream broke off (stalled, reset, ended short) while the client was still there:
+    // the operator hears of it, as lib's own body checks report it on the other runtimes.
+    if (!nodeResponse.destroyed && !nodeResponse.writableFinished) {
+      const stalledMs = (message as IncomingMessage & { [STALLED]?: number })[STALLED];
+      const reason = stalledMs !== undefined ? `stalled for ${stalledMs} ms` : `failed: ${error.message}`;
+      onError?.(new Error(`upstream body ${reason}: ${(message as IncomingMessage & { req?: { path?: string } }).req?.path ?? ''}`, { cause: error }), request);
+    }
+    nodeResponse.destroy(error);
+  });
   // TLS delivers 16 KiB records, often several per socket read: cork the client socket for the
   // rest of the tick so they leave in one writev instead of one syscall each.
   let corked = false;
@@ -64,13 +79,13 @@ export async function serve(options: NodeServeOptions = {}): Promise<NodeServer>
     fetch: options.fetch ?? createNodeFetch({ idleTimeout: options.timeouts?.idle }),
   });
 
-  const server = createServer(
-    { ServerResponse: ReasonPhraseResponse },
-    createServerAdapter<{ req?: IncomingMessage; res?: ServerResponse }>(async (request, context) => {
-      const response = await fetchHandler(request, { clientAddress: context.req?.socket.remoteAddress });
-      return pipedNodeBody(response, context.res) ?? guardBody(response, request, context.res);
-    }),
-  );
+  const adapter = createServerAdapter<{ req?: IncomingMessage; res?: ServerResponse }>(async (request, context) => {
+    const response = await fetchHandler(request, { clientAddress: context.req?.socket.remoteAddress });
+    return pipedNodeBody(response, context.res, request, options.onError) ?? guardBody(response, request, context.res);
+  });
+  const server = createServer({ ServerResponse: ReasonPhraseResponse }, (req, res) => {
+    if (acceptRequestTarget(req, res)) void adapter(req, res);
+  });
   // Slow blob streams are normal: only bound the time to receive a request's headers.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

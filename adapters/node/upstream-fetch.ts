@@ -1,6 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { GUARDED_BODY } from '../../lib/upstream/guarded-body.ts';
 
 /** The Node stream behind a response body from `createNodeFetch`, for the Node adapter's direct pipe. */
@@ -69,16 +69,21 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       });
 
       request.once('response', (message) => {
-        if (idleTimeout > 0) {
-          request.setTimeout(idleTimeout, () => request.destroy(new Error(`upstream body stalled for ${idleTimeout} ms`)));
+        // Response accepts 200–599 only; anything else (`HTTP/1.1 999`) is a broken upstream, and
+        // a throw here, outside any promise, would end the process.
+        const status = message.statusCode ?? 0;
+        if (status < 200 || status > 599) {
+          request.destroy();
+          reject(new TypeError('fetch failed', { cause: new Error(`upstream answered with status ${status}`) }));
+          return;
         }
+        if (idleTimeout > 0) watchIdle(request, message, idleTimeout);
         // Errors after this point reach whoever reads the body (pipe or web stream); without a
         // listener of its own an unread, failing message would crash the process.
         message.on('error', () => {});
         const responseHeaders = new Headers();
         const raw = message.rawHeaders;
         for (let index = 0; index < raw.length; index += 2) responseHeaders.append(raw[index]!, raw[index + 1]!);
-        const status = message.statusCode ?? 502;
         let body: NodeBodyStream | null = null;
         if (method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
           message.resume();
@@ -92,13 +97,39 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       if (body && typeof (body as ReadableStream).getReader === 'function') {
         // A pushed blob: the server adapter's request body may be a ponyfill stream rather than
         // the global ReadableStream, so read it through its reader.
-        Readable.from(readChunks(body as ReadableStream<Uint8Array>)).pipe(request);
+        // pipeline, not pipe: a client that leaves mid-push errors the source, and that error must
+        // end this upstream request rather than go unhandled and take the process down.
+        pipeline(Readable.from(readChunks(body as ReadableStream<Uint8Array>)), request, (error) => {
+          if (error) request.destroy(error);
+        });
       } else if (typeof body === 'string' || body instanceof Uint8Array) {
         request.end(body);
       } else {
         request.end();
       }
     })) as typeof fetch;
+}
+
+/** Why an upstream body was cut by the idle timeout, for the adapter's error report. */
+export const STALLED = Symbol.for('registry-proxy.upstream-stalled');
+
+/**
+ * Destroys the upstream request when its body sends nothing for `idleMs` while the proxy is
+ * waiting for it. A socket timeout alone would also count the time the body sits paused by
+ * the client's backpressure (the message's buffer full, the socket not read): then the timeout
+ * is re-armed instead, so a slow reader is never cut for a healthy upstream.
+ */
+function watchIdle(request: http.ClientRequest, message: IncomingMessage, idleMs: number): void {
+  request.setTimeout(idleMs);
+  request.on('timeout', () => {
+    if (message.complete || message.destroyed) return;
+    if (message.readableLength >= message.readableHighWaterMark) {
+      request.setTimeout(idleMs);
+      return;
+    }
+    (message as IncomingMessage & { [STALLED]?: number })[STALLED] = idleMs;
+    request.destroy(new Error(`upstream body stalled for ${idleMs} ms`));
+  });
 }
 
 /**

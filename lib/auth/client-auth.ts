@@ -50,6 +50,7 @@ export class ClientAuthenticator {
   readonly settings: ResolvedClientAuth;
   readonly #verifiedBasic = new Map<string, { name: string; expiresAt: number }>();
   readonly #byRequest = new WeakMap<Request, Promise<ClientIdentity | undefined>>();
+  readonly #routeIds = new Map<string, Promise<string>>();
   #randomSecret: Uint8Array<ArrayBuffer> | undefined;
 
   constructor(settings: ResolvedClientAuth) {
@@ -105,6 +106,20 @@ export class ClientAuthenticator {
     return identity;
   }
 
+  /**
+   * The id that binds a token's grants to a route: opaque (an HMAC of the route's name under
+   * the token secret, so it reveals neither the name nor the upstream address it defaults to)
+   * and the same on every replica sharing the secret.
+   */
+  routeId(routeName: string): Promise<string> {
+    let id = this.#routeIds.get(routeName);
+    if (!id) {
+      id = routeTokenId(this.#secret, routeName);
+      this.#routeIds.set(routeName, id);
+    }
+    return id;
+  }
+
   async issueToken(subject: string, access: TokenAccess[]): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {
     const issuedAt = new Date();
     const { SignJWT } = await jose();
@@ -135,6 +150,13 @@ export class ClientAuthenticator {
       return undefined;
     }
   }
+}
+
+/** See `ClientAuthenticator.routeId`: 16 hex digits of HMAC-SHA256(secret, "route:" + name). */
+export async function routeTokenId(secret: Uint8Array<ArrayBuffer>, routeName: string): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`route:${routeName}`)));
+  return Array.from(mac.subarray(0, 8), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /** Whether a user's own grants (before route rules) cover an action on a repository. */

@@ -47,11 +47,11 @@ export async function handleProxyTokenRequest(context: ProxyContext, request: Re
     if (!parsed || !isValidRepositoryName(parsed.name)) continue;
     const { name, actions } = parsed;
     const routeContext = context.selectRoute(host, ns, name);
-    const permitted = routeContext ? permittedActions(context, routeContext, identity, name) : [];
+    const permitted = routeContext ? await permittedActions(context, routeContext, identity, name) : [];
     const requested = actions.split(',');
     access.push({
       type: 'repository',
-      name: routeContext ? accessName(routeContext, name) : name,
+      name: routeContext ? await accessName(context, routeContext, name) : name,
       actions: permitted.filter((action) => requested.includes(action) || requested.includes('*')),
     });
   }

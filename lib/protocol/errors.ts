@@ -22,6 +22,7 @@ export type OciErrorCode =
   | 'UPSTREAM_BUSY'
   | 'NOT_FOUND'
   | 'TOKEN_REQUEST_INVALID'
+  | 'REQUEST_INVALID'
   | 'UPSTREAM_CREDENTIALS'
   | 'UNKNOWN';
 
@@ -56,6 +57,8 @@ export const ERRORS = {
   bodyTooLarge: { status: 413, code: 'SIZE_INVALID' },
   /** A token request the proxy's token endpoint cannot take (unknown `grant_type`). */
   tokenRequestInvalid: { status: 400, code: 'TOKEN_REQUEST_INVALID' },
+  /** A request the runtime handed over with a URL that does not parse (a bad `Host`). */
+  requestTargetInvalid: { status: 400, code: 'REQUEST_INVALID' },
   /** The proxy's credentials provider failed. */
   upstreamCredentials: { status: 502, code: 'UPSTREAM_CREDENTIALS' },
   upstreamUnreachable: { status: 502, code: 'UPSTREAM_UNREACHABLE' },

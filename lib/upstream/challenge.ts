@@ -30,7 +30,8 @@ export function schemeFromChallenges(challenges: Challenge[]): UpstreamScheme | 
  * it, so no single client's disconnect may cancel it.
  */
 export async function discoverScheme(upstream: URL, settings: UpstreamFetchSettings): Promise<UpstreamScheme> {
-  const response = await fetchUpstream(settings, new URL('/v2/', upstream), { method: 'GET', signal: new AbortController().signal });
+  // Serves every client: no one client's signal may cancel it, and none is shared between fetches.
+  const response = await fetchUpstream(settings, new URL('/v2/', upstream), { method: 'GET' });
   discardBody(response);
   const header = response.headers.get('www-authenticate');
   const scheme = response.status === 401 && header ? schemeFromChallenges(parseWwwAuthenticate(header)) : undefined;

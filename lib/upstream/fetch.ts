@@ -25,8 +25,9 @@ export interface UpstreamObserver {
   begin(headers: Headers, exchange: UpstreamExchange): ((outcome: UpstreamOutcome) => void) | Promise<(outcome: UpstreamOutcome) => void>;
 }
 
-export type UpstreamRequestInit = RequestInit & {
-  signal: AbortSignal;
+export type UpstreamRequestInit = Omit<RequestInit, 'signal'> & {
+  /** The client's abort; none for shared token and discovery requests, which no client may cancel. */
+  signal?: AbortSignal;
   /** The client request served, for trace propagation. */
   client?: Request;
   /** `token`: the proxy's own token fetch (counted apart). @default 'registry' */
@@ -42,7 +43,9 @@ export function isRedirect(response: Response): boolean {
 /**
  * One upstream exchange, without following redirects (the policy decides what happens to them).
  * The client's abort signal is forwarded so a disconnect cancels the upstream transfer; a
- * separate timer bounds the wait for response headers only, never the body.
+ * separate timer bounds the wait for response headers only, never the body. Requests that
+ * serve many clients (token and discovery fetches) pass no signal: one client's disconnect
+ * must not cancel them, and a shared never-aborted signal would collect a listener per fetch.
  */
 export async function fetchUpstream(settings: UpstreamFetchSettings, url: URL, init: UpstreamRequestInit): Promise<Response> {
   const { observer } = settings;
@@ -56,7 +59,7 @@ export async function fetchUpstream(settings: UpstreamFetchSettings, url: URL, i
     end(response.status);
     return response;
   } catch (error) {
-    end(init.signal.aborted ? 'cancelled' : (error as { code?: unknown }).code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error');
+    end(init.signal?.aborted ? 'cancelled' : (error as { code?: unknown }).code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'error');
     throw error;
   }
 }
@@ -66,8 +69,8 @@ async function sendUpstream(settings: UpstreamFetchSettings, url: URL, init: Ups
   // the headers timeout; AbortSignal.any costs far more per request on Node 20.
   const controller = new AbortController();
   const clientSignal = init.signal;
-  if (clientSignal.aborted) controller.abort(clientSignal.reason);
-  else clientSignal.addEventListener('abort', () => controller.abort(clientSignal.reason), { once: true });
+  if (clientSignal?.aborted) controller.abort(clientSignal.reason);
+  else clientSignal?.addEventListener('abort', () => controller.abort(clientSignal.reason), { once: true });
   let timedOut = false;
   const timer =
     settings.headersTimeout > 0
@@ -76,9 +79,10 @@ async function sendUpstream(settings: UpstreamFetchSettings, url: URL, init: Ups
           controller.abort(new UpstreamTimeout());
         }, settings.headersTimeout)
       : undefined;
+  let response: Response;
   try {
     // Only what fetch should see: `client` means something else to Deno's fetch (an HttpClient).
-    return await settings.fetch(url, {
+    response = await settings.fetch(url, {
       method: init.method,
       headers: init.headers,
       body: init.body,
@@ -88,7 +92,7 @@ async function sendUpstream(settings: UpstreamFetchSettings, url: URL, init: Ups
       ...(init.body ? { duplex: 'half' } : {}),
     } as RequestInit);
   } catch (error) {
-    if (clientSignal.aborted) throw error; // the client went away: nobody to answer
+    if (clientSignal?.aborted) throw error; // the client went away: nobody to answer
     if (timedOut) {
       throw ociError('upstreamTimeout', `upstream ${url.host} did not answer within ${settings.headersTimeout} ms`);
     }
@@ -98,6 +102,12 @@ async function sendUpstream(settings: UpstreamFetchSettings, url: URL, init: Ups
   } finally {
     clearTimeout(timer);
   }
+  if (response.status < 200 || response.status > 599) {
+    // A fetch may hand over what a Response cannot hold (`HTTP/1.1 999`): the upstream is broken.
+    discardBody(response);
+    throw ociError('upstreamInvalid', `upstream ${url.host} answered with status ${response.status}`);
+  }
+  return response;
 }
 
 class UpstreamTimeout extends Error {

@@ -13,8 +13,6 @@ interface CachedToken {
 const MAX_CACHED_TOKENS = 1000;
 /** The token spec's default lifetime when a token server omits `expires_in` (GHCR does). */
 const DEFAULT_TOKEN_SECONDS = 60;
-// Token and discovery requests serve many clients at once: one client's disconnect must not cancel them.
-const NEVER_ABORTED = new AbortController().signal;
 
 function isStaticBearer(credentials: UpstreamCredentials | undefined): credentials is { authorization: string } {
   return credentials !== undefined && 'authorization' in credentials && /^bearer /i.test(credentials.authorization);
@@ -117,7 +115,7 @@ export class UpstreamAuthenticator {
     if (scope) url.searchParams.set('scope', scope);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (credentials) headers.authorization = credentialsAuthorization(credentials);
-    const response = await fetchUpstream(this.#settings, url, { method: 'GET', headers, signal: NEVER_ABORTED, purpose: 'token' });
+    const response = await fetchUpstream(this.#settings, url, { method: 'GET', headers, purpose: 'token' });
     if (!response.ok) {
       discardBody(response);
       // The token server's answer may echo credentials or account details: report only its status.
