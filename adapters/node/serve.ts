@@ -1,8 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServerAdapter } from '@whatwg-node/server';
-import { guardBody } from './guard-body.ts';
-import { createNodeFetch, NODE_BODY } from './upstream-fetch.ts';
+import { createListener } from './listener.ts';
+import { createNodeFetch } from './upstream-fetch.ts';
 import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from '../serve-options.ts';
 
 export type NodeServeOptions = ServeOptions;
@@ -12,32 +11,6 @@ export interface RunningServer extends ServerAddress {
   server: Server;
 }
 
-/**
- * An upstream body from `createNodeFetch` goes to the client by a plain Node pipe — what
- * @whatwg-node/server does for a Node stream body — with backpressure and without a web-stream
- * hop per chunk. An upstream failure mid-body resets the client's connection, so a cut blob is
- * never taken for a whole one; a client that goes away destroys the upstream message.
- */
-function pipedNodeBody(response: Response, nodeResponse: ServerResponse | undefined): Response | undefined {
-  const body = response.body as (ReadableStream<Uint8Array> & { [NODE_BODY]?: IncomingMessage }) | null;
-  const message = body?.[NODE_BODY];
-  if (!message || !nodeResponse || body!.locked) return undefined;
-  message.once('error', (error) => nodeResponse.destroy(error));
-  // TLS delivers 16 KiB records, often several per socket read: cork the client socket for the
-  // rest of the tick so they leave in one writev instead of one syscall each.
-  let corked = false;
-  message.prependListener('data', () => {
-    if (corked) return;
-    corked = true;
-    nodeResponse.cork();
-    process.nextTick(() => {
-      corked = false;
-      nodeResponse.uncork();
-    });
-  });
-  return { status: response.status, statusText: response.statusText, headers: response.headers, body: message } as unknown as Response;
-}
-
 /** Serves the proxy on `node:http`, with a keep-alive `node:http(s)` client for the upstream unless `fetch` is given. */
 export async function serve(options: NodeServeOptions = {}): Promise<RunningServer> {
   const { port, hostname, handleSignals, drainTimeout, fetch: fetchHandler } = prepareServe({
@@ -45,12 +18,7 @@ export async function serve(options: NodeServeOptions = {}): Promise<RunningServ
     fetch: options.fetch ?? createNodeFetch({ idleTimeout: options.timeouts?.idle }),
   });
 
-  const server = createServer(
-    createServerAdapter<{ res?: ServerResponse }>(async (request, context) => {
-      const response = await fetchHandler(request);
-      return pipedNodeBody(response, context.res) ?? guardBody(response, request, context.res);
-    }),
-  );
+  const server = createServer(createListener(fetchHandler, { onError: options.onError }));
   // Slow blob streams are normal: only bound the time to receive a request's headers.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
