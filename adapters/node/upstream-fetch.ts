@@ -30,6 +30,10 @@ const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout=(\d+)/i;
 /** A server may close an idle connection just as we reuse it: the request never got a byte back. */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
+/** On a request sent over a reused socket: the bytes that socket had read before it. */
+const BYTES_BEFORE = Symbol('bytesBefore');
+type PooledRequest = ClientRequest & { [BYTES_BEFORE]?: number };
+
 interface PoolTimeouts {
   keepAlive: number;
   maxKeepAlive: number;
@@ -57,14 +61,19 @@ function keepSocketAlive(timeouts: PoolTimeouts, socket: Socket): boolean {
   return true;
 }
 
+function reuse(socket: Socket, request: PooledRequest): void {
+  socket.setTimeout(0); // the idle timer is for a free socket; a request sets its own
+  request[BYTES_BEFORE] = socket.bytesRead;
+}
+
 function createAgents(maxSockets: number, timeouts: PoolTimeouts) {
   const options = { keepAlive: true, maxSockets, scheduling: 'lifo' as const };
   class HttpAgent extends http.Agent {
     override keepSocketAlive(socket: Socket): boolean {
       return keepSocketAlive(timeouts, socket);
     }
-    override reuseSocket(socket: Socket, request: ClientRequest): void {
-      socket.setTimeout(0); // the idle timer is for a free socket; a request sets its own
+    override reuseSocket(socket: Socket, request: PooledRequest): void {
+      reuse(socket, request);
       super.reuseSocket(socket, request);
     }
   }
@@ -72,8 +81,8 @@ function createAgents(maxSockets: number, timeouts: PoolTimeouts) {
     override keepSocketAlive(socket: Socket): boolean {
       return keepSocketAlive(timeouts, socket);
     }
-    override reuseSocket(socket: Socket, request: ClientRequest): void {
-      socket.setTimeout(0);
+    override reuseSocket(socket: Socket, request: PooledRequest): void {
+      reuse(socket, request);
       super.reuseSocket(socket, request);
     }
   }
@@ -121,16 +130,10 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       const signal = init.signal ?? undefined;
 
       const send = (retried: boolean): void => {
-        const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent });
+        const request: PooledRequest = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent });
         const onAbort = () => request.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
         if (signal?.aborted) onAbort();
         else signal?.addEventListener('abort', onAbort, { once: true });
-        // Bytes the reused socket had delivered before this request: more means the upstream answered.
-        let bytesBefore = -1;
-        request.once('socket', (socket) => {
-          bytesBefore = socket.bytesRead;
-        });
-
         request.on('error', (error: NodeJS.ErrnoException) => {
           // After the response, the body carries the error; this listener only keeps it from crashing.
           if (settled) return;
@@ -141,7 +144,8 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
             !signal?.aborted &&
             request.reusedSocket &&
             RESET_CODES.has(error.code ?? '') &&
-            request.socket?.bytesRead === bytesBefore
+            // Not a byte of an answer came back: the upstream cannot have acted on the request.
+            request.socket?.bytesRead === request[BYTES_BEFORE]
           ) {
             send(true);
             return;
