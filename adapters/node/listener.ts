@@ -15,8 +15,6 @@ export interface ListenerOptions {
 }
 
 const noop = () => {};
-/** Bodies up to this size (a manifest, a token) go out at once; larger ones in batched writes. */
-const BATCH_WRITES_ABOVE = 64 * 1024;
 
 /**
  * A `node:http` request listener serving a fetch handler, written the way @hono/node-server
@@ -96,10 +94,7 @@ function writeResponse(
     return;
   }
   const source = takeNodeStream(body);
-  if (source !== undefined) {
-    const length = response.headers.get('content-length');
-    pipeNodeBody(source, outgoing, request, onError, length === null || Number(length) > BATCH_WRITES_ABOVE);
-  }
+  if (source !== undefined) pipeNodeBody(source, outgoing, request, onError);
   else void pumpWebBody(body, outgoing);
 }
 
@@ -110,18 +105,15 @@ function writeResponse(
  * costs an AbortController and a DOMException with a stack trace per call on Node 20 — 5% of a
  * manifest GET's CPU in the profile.
  *
- * TLS hands over the upstream body in 16 KiB records, one `data` event each, several per socket
- * read: the client socket stays corked until the event loop has handled every read that was
- * ready, so they leave in one `writev` rather than one write each (with the server's 256 KiB
- * high-water mark, see serve.ts). On 16 concurrent 1 GiB pulls that took CPU per GiB from 1.13-1.34×
- * to 0.99-1.07× the plain-pipe floor's.
+ * A plain pipe, as the node-floor passthrough does: corking the client socket until the loop had
+ * handled every ready TLS record (with 256 KiB buffers) wrote a blob in fewer, larger writes for
+ * ~10% less CPU on 16 concurrent pulls, but cost ~20 MiB more peak RSS.
  */
 function pipeNodeBody(
   source: Readable,
   outgoing: ServerResponse,
   request: Request | undefined,
   onError: (error: unknown, request: Request) => void,
-  batchWrites: boolean,
 ): void {
   source.once('error', (error) => {
     if (outgoing.destroyed) return;
@@ -131,19 +123,6 @@ function pipeNodeBody(
   outgoing.once('close', () => {
     if (!source.readableEnded) source.destroy();
   });
-  if (batchWrites) {
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      outgoing.uncork();
-    };
-    source.on('data', () => {
-      if (corked) return;
-      corked = true;
-      outgoing.cork();
-      setImmediate(uncork);
-    });
-  }
   source.pipe(outgoing);
 }
 

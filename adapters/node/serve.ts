@@ -18,9 +18,9 @@ export async function serve(options: NodeServeOptions = {}): Promise<RunningServ
     fetch: options.fetch ?? createNodeFetch({ idleTimeout: options.timeouts?.idle }),
   });
 
-  // 256 KiB buffers on client connections (Node's default is 16 KiB), as nginx's proxy buffers:
-  // a blob leaves in fewer, larger writes, and backpressure pauses the upstream less often.
-  const server = createServer({ highWaterMark: 256 * 1024 }, createListener(fetchHandler, { onError: options.onError }));
+  // Node's default 16 KiB connection buffers: 256 KiB ones with batched writes saved ~10% CPU per
+  // GiB on 16 concurrent pulls, but raised peak RSS by ~20 MiB (past the 32 MiB budget).
+  const server = createServer(createListener(fetchHandler, { onError: options.onError }));
   // Slow blob streams are normal: only bound the time to receive a request's headers.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
