@@ -22,6 +22,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          // Every runtime's real server against misbehaving fake upstreams: one process per
+          // runtime file, cases in order within it (each checks the stderr of its own window).
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           // Every runtime as a child process against real registries and skopeo: one file at a time.

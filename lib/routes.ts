@@ -128,7 +128,7 @@ export function buildRouter(options: ResolvedOptions) {
     const response = await forward(original, target, 'tags/list', upstreamSearch(target.url), 'pull');
     const { route, names } = target.routeContext;
     const canonical = names.canonical(target.clientName)!;
-    return rewriteTagList(response, target.clientName, route.access.active ? (tag) => route.access.allowsTag(canonical, tag) : undefined);
+    return rewriteTagList(response, target.clientName, route.access.active ? (tag) => route.access.allowsTag(canonical, tag) : undefined, options.idleTimeout);
   };
 
   const otherRegistryRequest = async (request: IRequest, original: Request) => {

@@ -218,6 +218,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
 
   const port = read('port');
   const host = read('host');
+  if (host) sources.host = host.source;
   const log = read('log');
   if (log && log.value !== 'text' && log.value !== 'json' && log.value !== 'off') {
     throw new ConfigError(log.source, `must be text, json or off, got ${JSON.stringify(log.value)}`);

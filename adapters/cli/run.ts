@@ -86,6 +86,9 @@ export async function runCli(host: CliHost): Promise<void> {
   } catch (error) {
     if (error instanceof RegistryProxyOptionsError) return fail(describeOptionError(error, config));
     if (isAddressInUse(error)) return fail(`port ${config.port} is already in use`);
-    throw error;
+    // Listening is all serve() does once the options are valid: a failure here is the listen
+    // address (a name that does not resolve, an address this machine does not have).
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    return fail(`${config.sources.host ?? '--host'} ${JSON.stringify(config.hostname)} cannot be listened on: ${reason}`);
   }
 }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { FetchHandler } from '../../lib/handler.ts';
 import { ociErrorResponse } from '../../lib/protocol/errors.ts';
 import { takeNodeStream } from './node-body.ts';
+import { STALLED } from './upstream-fetch.ts';
 import { abortNodeRequest, BadRequestTarget, createNodeRequest, isNodeRequestAborted } from './request.ts';
 
 export interface ListenerOptions {
@@ -117,13 +118,21 @@ function pipeNodeBody(
 ): void {
   source.once('error', (error) => {
     if (outgoing.destroyed) return;
-    if (request) onError(error, request);
+    // The upstream broke off (stalled, reset, ended short) while the client was still there:
+    // the operator hears of it, as lib's own body checks report it on the other runtimes.
+    if (request && !outgoing.writableFinished) onError(describeBodyFailure(source, error), request);
     outgoing.destroy(error);
   });
   outgoing.once('close', () => {
     if (!source.readableEnded) source.destroy();
   });
   source.pipe(outgoing);
+}
+
+function describeBodyFailure(source: Readable, error: Error): Error {
+  const message = source as Readable & { [STALLED]?: number; req?: { path?: string } };
+  const reason = message[STALLED] !== undefined ? `stalled for ${message[STALLED]} ms` : `failed: ${error.message}`;
+  return new Error(`upstream body ${reason}: ${message.req?.path ?? ''}`, { cause: error });
 }
 
 /**

@@ -9,6 +9,7 @@ export class BadRequestTarget extends Error {
 // A host as RFC 3986 allows it (a registered name or a bracketed IPv6 literal), and a port. The
 // rest (a space, an unclosed bracket) would make no URL, or one that names another resource.
 const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const NUMERIC_END = /\d(?::\d*)?$/;
 const ABSOLUTE_TARGET = /^https?:\/\//i;
 
 function requestUrl(incoming: IncomingMessage): string {
@@ -19,8 +20,9 @@ function requestUrl(incoming: IncomingMessage): string {
       // HTTP/1.0 may leave Host out (Node requires it from HTTP/1.1 clients): name the socket.
       const { localAddress = '127.0.0.1', localPort } = incoming.socket;
       host = `${localAddress.includes(':') ? `[${localAddress}]` : localAddress}:${localPort}`;
-    } else if (!HOST.test(host)) {
-      throw new BadRequestTarget(`invalid Host header`);
+    } else if (!HOST.test(host) || (NUMERIC_END.test(host) && !URL.canParse(`http://${host}/`))) {
+      // (A name ending in a number is an IPv4 address to a URL parser: `999.1.1.1` is no URL.)
+      throw new BadRequestTarget('the Host header is not a valid host');
     }
     return `http://${host}${target}`;
   }

@@ -157,9 +157,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
         request.once('response', (message) => {
           settled = true;
           request.once('close', () => signal?.removeEventListener('abort', onAbort));
-          if (idleTimeout > 0) {
-            request.setTimeout(idleTimeout, () => request.destroy(new Error(`upstream body stalled for ${idleTimeout} ms`)));
-          }
+          if (idleTimeout > 0) watchIdle(request, message, idleTimeout);
           // Errors from here on reach whoever reads the body (the listener's pipe or a web
           // stream); without a listener of its own an unread, failing message would crash the process.
           message.on('error', noop);
@@ -182,6 +180,28 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
 }
 
 const noop = () => {};
+
+/** On an upstream message cut by the idle timeout: the timeout, for the listener's report. */
+export const STALLED = Symbol.for('registry-proxy.upstream-stalled');
+
+/**
+ * Destroys the upstream request when its body sends nothing for `idleMs` while the proxy is
+ * waiting for it. A socket timeout alone would also count the time the body sits paused by
+ * the client's backpressure (the message's buffer full, the socket not read): then the timeout
+ * is re-armed instead, so a slow reader is never cut for a healthy upstream.
+ */
+function watchIdle(request: ClientRequest, message: IncomingMessage, idleMs: number): void {
+  request.setTimeout(idleMs);
+  request.on('timeout', () => {
+    if (message.complete || message.destroyed) return;
+    if (message.readableLength >= message.readableHighWaterMark) {
+      request.setTimeout(idleMs);
+      return;
+    }
+    (message as IncomingMessage & { [STALLED]?: number })[STALLED] = idleMs;
+    request.destroy(new Error(`upstream body stalled for ${idleMs} ms`));
+  });
+}
 
 function toResponse(message: IncomingMessage, method: string): Response {
   const headers = new Headers();

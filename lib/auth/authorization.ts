@@ -8,10 +8,16 @@ import { formatChallenge } from '../protocol/www-authenticate.ts';
  * token claims, the upstream's anonymous policy) cut down by the upstream's access rules and
  * its read-only switch. Without the proxy's own authentication, the rules and the switch alone.
  */
-export function permittedActions(context: ProxyContext, routeContext: RouteContext, identity: ClientIdentity, clientName: string): Action[] {
+export async function permittedActions(
+  context: ProxyContext,
+  routeContext: RouteContext,
+  identity: ClientIdentity,
+  clientName: string,
+): Promise<Action[]> {
   const { route, names } = routeContext;
   const canonical = names.canonical(clientName);
   if (canonical === undefined || !route.access.allowsRepository(canonical)) return [];
+  const grantedName = identity.kind === 'token' && context.clientAuth ? await accessName(context, routeContext, clientName) : '';
   const may = (action: Action): boolean => {
     if (action === 'push' && route.readOnly) return false;
     if (!context.clientAuth) return true;
@@ -21,15 +27,18 @@ export function permittedActions(context: ProxyContext, routeContext: RouteConte
       case 'user':
         return userMay(identity.user, action, clientName);
       case 'token':
-        return tokenGrants(identity.access, action, accessName(routeContext, clientName));
+        return tokenGrants(identity.access, action, grantedName);
     }
   };
   return (['pull', 'push'] as const).filter(may);
 }
 
-/** Token access names carry the upstream's route name, so a token for one upstream's `app` is no good on another's. */
-export function accessName(routeContext: RouteContext, clientName: string): string {
-  return `${routeContext.route.name}:${clientName}`;
+/**
+ * Token access names carry the route's opaque id, so a token for one upstream's `app` is no
+ * good on another's — and a token shows nothing of where the upstream is.
+ */
+export async function accessName(context: ProxyContext, routeContext: RouteContext, clientName: string): Promise<string> {
+  return `${await context.clientAuth!.routeId(routeContext.route.name)}:${clientName}`;
 }
 
 /** The proxy's own Bearer challenge, pointing clients at its token endpoint. */
@@ -81,7 +90,7 @@ export async function authorizeRegistryRequest(
       'www-authenticate': proxyChallenge(context, request, scope, error, ns),
     });
   if (!identity) throw unauthorized('invalid_token');
-  if (permittedActions(context, routeContext, identity, clientName).includes(action)) return;
+  if ((await permittedActions(context, routeContext, identity, clientName)).includes(action)) return;
   if (identity.kind === 'user') {
     throw new OciError(403, 'DENIED', `user ${identity.name} may not ${action} this repository`, { name: clientName });
   }

@@ -49,6 +49,7 @@ async function sha256Hex(text: string): Promise<string> {
 export class ClientAuthenticator {
   readonly settings: ResolvedClientAuth;
   readonly #verifiedBasic = new Map<string, { name: string; expiresAt: number }>();
+  readonly #routeIds = new Map<string, Promise<string>>();
 
   constructor(settings: ResolvedClientAuth) {
     this.settings = settings;
@@ -84,6 +85,20 @@ export class ClientAuthenticator {
     return undefined;
   }
 
+  /**
+   * The id that binds a token's grants to a route: opaque (an HMAC of the route's name under
+   * the token secret, so it reveals neither the name nor the upstream address it defaults to)
+   * and the same on every replica sharing the secret.
+   */
+  routeId(routeName: string): Promise<string> {
+    let id = this.#routeIds.get(routeName);
+    if (!id) {
+      id = routeTokenId(this.settings.tokenSecret, routeName);
+      this.#routeIds.set(routeName, id);
+    }
+    return id;
+  }
+
   async issueToken(subject: string, access: TokenAccess[]): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {
     const issuedAt = new Date();
     const { SignJWT } = await jose();
@@ -114,6 +129,13 @@ export class ClientAuthenticator {
       return undefined;
     }
   }
+}
+
+/** See `ClientAuthenticator.routeId`: 16 hex digits of HMAC-SHA256(secret, "route:" + name). */
+export async function routeTokenId(secret: Uint8Array<ArrayBuffer>, routeName: string): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`route:${routeName}`)));
+  return Array.from(mac.subarray(0, 8), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /** Whether a user's own grants (before route rules) cover an action on a repository. */

@@ -46,11 +46,11 @@ export async function handleProxyTokenRequest(context: ProxyContext, request: Re
     const name = rest.join(':');
     if (type !== 'repository' || actions === undefined || !isValidRepositoryName(name)) continue;
     const routeContext = selectRoute(context, host, ns, name);
-    const permitted = routeContext ? permittedActions(context, routeContext, identity, name) : [];
+    const permitted = routeContext ? await permittedActions(context, routeContext, identity, name) : [];
     const requested = actions.split(',');
     access.push({
       type: 'repository',
-      name: routeContext ? accessName(routeContext, name) : name,
+      name: routeContext ? await accessName(context, routeContext, name) : name,
       actions: permitted.filter((action) => requested.includes(action) || requested.includes('*')),
     });
   }

@@ -110,8 +110,9 @@ function resolveRoute(
   const route = settings as UpstreamRoute;
   const upstream = parseUpstream(settings.upstream ?? 'docker.io', option('upstream'));
 
-  const repositoryPrefix = (settings.repositoryPrefix ?? '').replace(/^\/+|\/+$/g, '');
-  if (repositoryPrefix !== '' && !isValidRepositoryName(repositoryPrefix)) {
+  const givenPrefix: unknown = settings.repositoryPrefix ?? '';
+  const repositoryPrefix = typeof givenPrefix === 'string' ? givenPrefix.replace(/^\/+|\/+$/g, '') : givenPrefix;
+  if (typeof repositoryPrefix !== 'string' || (repositoryPrefix !== '' && !isValidRepositoryName(repositoryPrefix))) {
     throw new RegistryProxyOptionsError(
       option('repositoryPrefix'),
       `must be a valid repository path like "my-project/my-repo", got ${JSON.stringify(settings.repositoryPrefix)}`,
@@ -221,8 +222,8 @@ export function resolveOptions(options: RegistryProxyOptions = {}): ResolvedOpti
     }
   }
 
-  const tokenPath = options.tokenPath ?? '/_token';
-  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(tokenPath) || tokenPath === '/' || tokenPath.startsWith('/v2/') || tokenPath === '/v2') {
+  const tokenPath: unknown = options.tokenPath ?? '/_token';
+  if (typeof tokenPath !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(tokenPath) || tokenPath === '/' || tokenPath.startsWith('/v2/') || tokenPath === '/v2') {
     throw new RegistryProxyOptionsError('tokenPath', `must be an absolute path outside /v2/, got ${JSON.stringify(tokenPath)}`);
   }
 

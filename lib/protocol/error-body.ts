@@ -1,14 +1,21 @@
+import { ociErrorResponse } from './errors.ts';
 import type { NameMapping } from './names.ts';
 
-/** Error bodies larger than this are passed through unread: real OCI errors are a few hundred bytes. */
-const MAX_REWRITTEN_ERROR_BYTES = 64 * 1024;
+/** Error bodies larger than this are not rewritten: real OCI errors are a few hundred bytes. */
+export const MAX_REWRITTEN_ERROR_BYTES = 64 * 1024;
 
+/** An upstream JSON error the proxy reads to map names in (see `rewriteErrorText`). */
 export function isRewritableErrorBody(response: Response): boolean {
   if (response.status < 400 || response.body === null) return false;
   const type = response.headers.get('content-type') ?? '';
-  if (!type.includes('json')) return false;
-  const length = Number(response.headers.get('content-length') ?? '0');
-  return length <= MAX_REWRITTEN_ERROR_BYTES;
+  return type.includes('json');
+}
+
+/** What the client gets instead of an upstream error body too large to be an OCI error. */
+export function oversizedErrorResponse(status: number, headers: Headers): Response {
+  const response = ociErrorResponse(status, 'UNKNOWN', `the upstream's error body was over ${MAX_REWRITTEN_ERROR_BYTES} bytes`, { status });
+  for (const [name, value] of headers) if (!response.headers.has(name) && name !== 'content-length') response.headers.set(name, value);
+  return response;
 }
 
 /**
@@ -16,8 +23,7 @@ export function isRewritableErrorBody(response: Response): boolean {
  * `[{"Type":"repository","Name":"library/mongo",…}]`, distribution's `{"name":…}`), so an
  * upstream prefix does not leak. A body that is not an OCI error is returned unchanged.
  */
-export async function rewriteErrorBody(response: Response, names: NameMapping): Promise<string> {
-  const text = await response.text();
+export function rewriteErrorText(text: string, names: NameMapping): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,3 +1,6 @@
+import { readCappedText } from './capped-read.ts';
+import { OciError } from './errors.ts';
+
 /** Tag lists run to thousands of entries (Docker Hub's calico/node: 8,225); far beyond that is not a tag list. */
 const MAX_TAG_LIST_BYTES = 8 * 1024 * 1024;
 
@@ -10,10 +13,12 @@ export async function rewriteTagList(
   response: Response,
   clientName: string,
   allowsTag: ((tag: string) => boolean) | undefined,
+  idleMs: number,
 ): Promise<Response> {
-  const length = Number(response.headers.get('content-length') ?? '0');
-  if (response.status !== 200 || response.body === null || length > MAX_TAG_LIST_BYTES) return response;
-  const text = await response.text();
+  if (response.status !== 200 || response.body === null) return response;
+  const text = await readCappedText(response.body, MAX_TAG_LIST_BYTES, idleMs, 'tag list');
+  // Passed on unread, it would show the upstream's name (and every tag the rules refuse).
+  if (text === undefined) throw new OciError(502, 'UPSTREAM_INVALID', `the upstream's tag list is over ${MAX_TAG_LIST_BYTES} bytes`);
   let body: { name?: unknown; tags?: unknown };
   try {
     body = JSON.parse(text) as typeof body;

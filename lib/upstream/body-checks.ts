@@ -1,23 +1,41 @@
 /**
- * Relays a body, erroring it if no bytes arrive for `idleMs` (`0`: never), so a stalled upstream
- * ends in a reset connection the client can see and retry, rather than a transfer that hangs
- * forever. One timer per body checks the last activity, instead of re-arming a timer per chunk.
- * A body that ends cleanly short of `expectedBytes` (its Content-Length) is errored too: a
- * runtime that does not check the length itself must not turn a truncated blob into a clean one.
+ * Relays an upstream body with two checks a runtime may not make itself:
+ *
+ * - Idle: the body errors when the upstream sends nothing for `idleMs` (`0`: never) *while the
+ *   proxy is waiting for it* — a read is pending because the client took what was read ahead.
+ *   A client that stops reading stops the reads, and so the clock: backpressure is not a
+ *   stalled upstream. A stalled upstream ends in a reset connection the client can see and
+ *   retry, rather than a transfer that hangs forever.
+ * - Length: a body that ends cleanly short of `expectedBytes` (its Content-Length) is errored,
+ *   so a truncated blob never ends like a whole one.
+ *
+ * Every upstream failure (stall, short end, broken connection) is reported to `onFailure`, once;
+ * a client that leaves is not a failure. One timer per body checks the pending read, instead of
+ * re-arming a timer per chunk.
  */
 export function withBodyChecks(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
-  onTimeout: () => void,
+  onFailure: (error: Error) => void,
   expectedBytes?: number,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
-  let lastActivity = Date.now();
+  /** When the pending read started; `undefined` while none is pending. */
+  let waitingSince: number | undefined;
   let received = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
+  let finished = false;
   const stop = () => {
+    finished = true;
     if (timer !== undefined) clearInterval(timer);
     timer = undefined;
+  };
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: Error) => {
+    if (finished) return;
+    stop();
+    controller.error(error);
+    reader.cancel(error).catch(() => {});
+    onFailure(error);
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -25,35 +43,34 @@ export function withBodyChecks(
         if (idleMs <= 0) return;
         timer = setInterval(
           () => {
-            if (Date.now() - lastActivity < idleMs) return;
-            stop();
-            const error = new Error(`upstream body stalled for ${idleMs} ms`);
-            controller.error(error);
-            reader.cancel(error).catch(() => {});
-            onTimeout();
+            if (waitingSince === undefined || Date.now() - waitingSince < idleMs) return;
+            fail(controller, new Error(`upstream body stalled for ${idleMs} ms`));
           },
           Math.max(50, Math.min(idleMs / 4, 5_000)),
         );
       },
       async pull(controller) {
+        waitingSince = Date.now();
+        let result: ReadableStreamReadResult<Uint8Array>;
         try {
-          const { done, value } = await reader.read();
-          lastActivity = Date.now();
-          if (done) {
-            stop();
-            if (expectedBytes !== undefined && received < expectedBytes) {
-              controller.error(new Error(`upstream body ended after ${received} of ${expectedBytes} bytes`));
-            } else {
-              controller.close();
-            }
-          } else {
-            received += value.byteLength;
-            controller.enqueue(value);
-          }
+          result = await reader.read();
         } catch (error) {
           // Upstream truncated or reset: fail the client's transfer too, never end it cleanly.
+          fail(controller, error instanceof Error ? new Error(`upstream body failed: ${error.message}`, { cause: error }) : new Error(`upstream body failed: ${String(error)}`));
+          return;
+        } finally {
+          waitingSince = undefined;
+        }
+        if (finished) return;
+        const { done, value } = result;
+        if (!done) {
+          received += value.byteLength;
+          controller.enqueue(value);
+        } else if (expectedBytes !== undefined && received < expectedBytes) {
+          fail(controller, new Error(`upstream body ended after ${received} of ${expectedBytes} bytes`));
+        } else {
           stop();
-          controller.error(error);
+          controller.close();
         }
       },
       cancel(reason) {

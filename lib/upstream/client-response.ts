@@ -1,5 +1,6 @@
 import { publicOrigin, type ProxyContext, type RouteContext } from '../context.ts';
-import { isRewritableErrorBody, rewriteErrorBody } from '../protocol/error-body.ts';
+import { isRewritableErrorBody, MAX_REWRITTEN_ERROR_BYTES, oversizedErrorResponse, rewriteErrorText } from '../protocol/error-body.ts';
+import { readCappedText } from '../protocol/capped-read.ts';
 import { clientResponseHeaders } from '../protocol/headers.ts';
 import { isGuardedBody } from './guarded-body.ts';
 import { withBodyChecks } from './body-checks.ts';
@@ -50,8 +51,9 @@ export async function toClientResponse(
 
   const challenge = headers.get('www-authenticate');
   if (challenge !== null) {
-    // With the proxy doing the upstream dance, the upstream's challenge means nothing to clients.
-    if (routeContext.route.tokenDance === 'proxy') headers.delete('www-authenticate');
+    // With the proxy doing the upstream dance, the upstream's challenge means nothing to clients;
+    // a redirect target's challenge is never the upstream's, and its realm is never remembered.
+    if (routeContext.route.tokenDance === 'proxy' || upstreamUrl.origin !== upstreamOrigin) headers.delete('www-authenticate');
     else headers.set('www-authenticate', rewriteChallenges(challenge, context, routeContext, request));
   }
   const link = headers.get('link');
@@ -70,7 +72,9 @@ export async function toClientResponse(
     return new Response(null, init);
   }
   if (isRewritableErrorBody(upstream)) {
-    const body = await rewriteErrorBody(upstream, names);
+    const text = await readCappedText(upstream.body, MAX_REWRITTEN_ERROR_BYTES, context.options.idleTimeout, 'error body');
+    if (text === undefined) return oversizedErrorResponse(upstream.status, headers);
+    const body = rewriteErrorText(text, names);
     headers.set('content-length', String(new TextEncoder().encode(body).byteLength));
     return new Response(body, init);
   }
@@ -83,7 +87,7 @@ export async function toClientResponse(
       ? withBodyChecks(
           upstream.body,
           idleTimeout,
-          () => context.options.onError(new Error(`upstream body stalled for ${idleTimeout} ms: ${upstreamUrl.pathname}`), request),
+          (error) => context.options.onError(new Error(`${error.message}: ${upstreamUrl.pathname}`, { cause: error }), request),
           expectedBytes,
         )
       : upstream.body;

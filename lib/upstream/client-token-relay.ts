@@ -30,9 +30,9 @@ export async function handleTokenRequest(context: ProxyContext, request: Request
   const params = new URLSearchParams();
   let body: string | null = null;
   if (request.method === 'POST') {
-    const form = await readForm(request);
-    const scope = form.get('scope');
-    if (scope !== null) form.set('scope', mapScopes(scope));
+    // Every repeated `scope` field is mapped in place, as repeated GET parameters are.
+    const form = new URLSearchParams();
+    for (const [name, value] of await readForm(request)) form.append(name, name === 'scope' ? mapScopes(value) : value);
     body = form.toString();
     headers.set('content-type', 'application/x-www-form-urlencoded');
   } else {

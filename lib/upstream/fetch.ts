@@ -14,19 +14,21 @@ export function isRedirect(response: Response): boolean {
 /**
  * One upstream exchange, without following redirects (the policy decides what happens to them).
  * The client's abort signal is forwarded so a disconnect cancels the upstream transfer; a
- * separate timer bounds the wait for response headers only, never the body.
+ * separate timer bounds the wait for response headers only, never the body. Requests that
+ * serve many clients (token and discovery fetches) pass no signal: one client's disconnect
+ * must not cancel them, and a shared never-aborted signal would collect a listener per fetch.
  */
 export async function fetchUpstream(
   settings: UpstreamFetchSettings,
   url: URL,
-  init: RequestInit & { signal: AbortSignal },
+  init: Omit<RequestInit, 'signal'> & { signal?: AbortSignal },
 ): Promise<Response> {
   // One controller carries both the client's abort (for the whole transfer, body included) and
   // the headers timeout; AbortSignal.any costs far more per request on Node 20.
   const controller = new AbortController();
   const clientSignal = init.signal;
-  if (clientSignal.aborted) controller.abort(clientSignal.reason);
-  else clientSignal.addEventListener('abort', () => controller.abort(clientSignal.reason), { once: true });
+  if (clientSignal?.aborted) controller.abort(clientSignal.reason);
+  else clientSignal?.addEventListener('abort', () => controller.abort(clientSignal.reason), { once: true });
   let timedOut = false;
   const timer =
     settings.headersTimeout > 0
@@ -35,8 +37,9 @@ export async function fetchUpstream(
           controller.abort(new UpstreamTimeout());
         }, settings.headersTimeout)
       : undefined;
+  let response: Response;
   try {
-    return await settings.fetch(url, {
+    response = await settings.fetch(url, {
       ...init,
       redirect: 'manual',
       signal: controller.signal,
@@ -44,7 +47,7 @@ export async function fetchUpstream(
       ...(init.body ? { duplex: 'half' } : {}),
     } as RequestInit);
   } catch (error) {
-    if (clientSignal.aborted) throw error; // the client went away: nobody to answer
+    if (clientSignal?.aborted) throw error; // the client went away: nobody to answer
     if (timedOut) {
       throw new OciError(504, 'UPSTREAM_TIMEOUT', `upstream ${url.host} did not answer within ${settings.headersTimeout} ms`);
     }
@@ -54,6 +57,12 @@ export async function fetchUpstream(
   } finally {
     clearTimeout(timer);
   }
+  if (response.status < 200 || response.status > 599) {
+    // A fetch may hand over what a Response cannot hold (`HTTP/1.1 999`): the upstream is broken.
+    discardBody(response);
+    throw new OciError(502, 'UPSTREAM_INVALID', `upstream ${url.host} answered with status ${response.status}`);
+  }
+  return response;
 }
 
 class UpstreamTimeout extends Error {

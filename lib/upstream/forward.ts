@@ -35,6 +35,7 @@ export async function forwardRegistryRequest(
   if (authorization) headers.set('authorization', authorization);
 
   let { response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body);
+  refuseForeignChallenge(response, finalUrl, routeContext);
   // Retry once when the proxy authenticates: the token expired early, or the repository needs a
   // scheme the ping did not show. A streamed request body cannot be replayed, so pushes are not.
   if (authenticator && response.status === 401 && body === null && authenticator.learn(response)) {
@@ -43,8 +44,21 @@ export async function forwardRegistryRequest(
     const renewed = await authenticator.authorization(forwarded.scope);
     if (renewed) headers.set('authorization', renewed);
     ({ response, url: finalUrl } = await exchange(context, routeContext, request, url, headers, body));
+    refuseForeignChallenge(response, finalUrl, routeContext);
   }
   return toClientResponse(context, routeContext, request, response, finalUrl);
+}
+
+/**
+ * A 401 from a redirect target (another origin: a CDN, or whoever the upstream pointed at) is
+ * not the upstream asking for credentials. Its challenge is never learned, remembered or passed
+ * on — that would send the proxy's or the client's credentials to a realm the upstream never
+ * announced — and the client gets a 502 naming the target's status.
+ */
+function refuseForeignChallenge(response: Response, finalUrl: URL, routeContext: RouteContext): void {
+  if (response.status !== 401 || finalUrl.origin === routeContext.upstreamOrigin) return;
+  discardBody(response);
+  throw new OciError(502, 'UPSTREAM_INVALID', `the upstream's redirect target ${finalUrl.host} answered 401`, { status: 401 });
 }
 
 /** One request, with redirects handled per the policy. Returns the final response and its URL. */

@@ -36,8 +36,6 @@ interface CachedToken {
 const MAX_CACHED_TOKENS = 1000;
 /** The token spec's default lifetime when a token server omits `expires_in` (GHCR does). */
 const DEFAULT_TOKEN_SECONDS = 60;
-// Token and discovery requests serve many clients at once: one client's disconnect must not cancel them.
-const NEVER_ABORTED = new AbortController().signal;
 
 function basicAuthorization(username: string, password: string): string {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
@@ -119,7 +117,7 @@ export class UpstreamAuthenticator {
    */
   #discover(): Promise<void> {
     this.#discovering ??= (async () => {
-      const response = await fetchUpstream(this.#settings, new URL('/v2/', this.#upstream), { method: 'GET', signal: NEVER_ABORTED });
+      const response = await fetchUpstream(this.#settings, new URL('/v2/', this.#upstream), { method: 'GET' });
       discardBody(response);
       const header = response.headers.get('www-authenticate');
       const scheme = response.status === 401 && header ? schemeFromChallenges(parseWwwAuthenticate(header)) : undefined;
@@ -155,7 +153,7 @@ export class UpstreamAuthenticator {
     if (scope) url.searchParams.set('scope', scope);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (credentials) headers.authorization = credentialsAuthorization(credentials);
-    const response = await fetchUpstream(this.#settings, url, { method: 'GET', headers, signal: NEVER_ABORTED });
+    const response = await fetchUpstream(this.#settings, url, { method: 'GET', headers });
     if (!response.ok) {
       discardBody(response);
       // The token server's answer may echo credentials or account details: report only its status.

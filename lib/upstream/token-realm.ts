@@ -35,10 +35,8 @@ export class TokenRealmDiscovery {
   }
 
   async #discover(): Promise<TokenRealm | undefined> {
-    const response = await fetchUpstream(this.#settings, new URL('/v2/', this.#upstream), {
-      method: 'GET',
-      signal: new AbortController().signal,
-    });
+    // Serves every client's token requests: no one client's signal may cancel it.
+    const response = await fetchUpstream(this.#settings, new URL('/v2/', this.#upstream), { method: 'GET' });
     discardBody(response);
     const header = response.headers.get('www-authenticate');
     const scheme = header ? schemeFromChallenges(parseWwwAuthenticate(header)) : undefined;

@@ -6,6 +6,7 @@
  */
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { routeTokenId } from '../../lib/auth/client-auth.ts';
 import { createRegistryProxy } from '../../lib/index.ts';
 import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 import { distribution } from '../upstreams/index.ts';
@@ -13,6 +14,11 @@ import { basic, claimsOf, errorsOf, req, testHash, tokenOf, useMsw } from './mul
 
 const server = useMsw();
 const SECRET = 'test-secret-0123456789-0123456789-abcdef';
+/** The opaque ids the proxy binds tokens to, by route name (issue 9, defect 12). */
+const routeIds: Record<string, string> = {};
+beforeAll(async () => {
+  for (const name of ['a', 'b', 'hub', 'other']) routeIds[name] = await routeTokenId(new TextEncoder().encode(SECRET), name);
+});
 
 let auth: NonNullable<RegistryProxyOptions['auth']>;
 beforeAll(async () => {
@@ -58,14 +64,14 @@ describe('the token endpoint grants the intersection, never more', () => {
     const { proxy, reached } = setup();
     const headers = { authorization: basic('alice', 'alice-pw') };
     expect(await grant(proxy, 'scope=repository:other/x:pull,push', { headers })).toEqual([
-      { type: 'repository', name: 'a:other/x', actions: ['pull'] },
+      { type: 'repository', name: `${routeIds.a}:other/x`, actions: ['pull'] },
     ]);
     expect(await grant(proxy, 'scope=repository:myorg/app:pull,push&scope=repository:forbidden/x:pull', { headers })).toEqual([
-      { type: 'repository', name: 'a:myorg/app', actions: ['pull', 'push'] },
-      { type: 'repository', name: 'a:forbidden/x', actions: [] },
+      { type: 'repository', name: `${routeIds.a}:myorg/app`, actions: ['pull', 'push'] },
+      { type: 'repository', name: `${routeIds.a}:forbidden/x`, actions: [] },
     ]);
     expect(await grant(proxy, 'scope=repository:myorg/app:*', { headers })).toEqual([
-      { type: 'repository', name: 'a:myorg/app', actions: ['pull', 'push'] },
+      { type: 'repository', name: `${routeIds.a}:myorg/app`, actions: ['pull', 'push'] },
     ]);
     expect(reached()).toEqual([]);
   });
@@ -73,18 +79,18 @@ describe('the token endpoint grants the intersection, never more', () => {
   it('bob (pull only) asking push gets pull; carol (pull myorg/**) gets nothing elsewhere', async () => {
     const { proxy } = setup();
     expect(await grant(proxy, 'scope=repository:myorg/app:pull,push', { headers: { authorization: basic('bob', 'bob-pw') } })).toEqual([
-      { type: 'repository', name: 'a:myorg/app', actions: ['pull'] },
+      { type: 'repository', name: `${routeIds.a}:myorg/app`, actions: ['pull'] },
     ]);
     expect(await grant(proxy, 'scope=repository:other/x:pull', { headers: { authorization: basic('carol', 'carol-pw') } })).toEqual([
-      { type: 'repository', name: 'a:other/x', actions: [] },
+      { type: 'repository', name: `${routeIds.a}:other/x`, actions: [] },
     ]);
   });
 
   it('anonymous: pull where anonymousPull (default), nothing where it is off, never push', async () => {
     const { proxy } = setup();
-    expect(await grant(proxy, 'scope=repository:myorg/app:pull,push')).toEqual([{ type: 'repository', name: 'a:myorg/app', actions: ['pull'] }]);
+    expect(await grant(proxy, 'scope=repository:myorg/app:pull,push')).toEqual([{ type: 'repository', name: `${routeIds.a}:myorg/app`, actions: ['pull'] }]);
     expect(await grant(proxy, 'scope=repository:myorg/app:pull', { host: 'b.example.com' })).toEqual([
-      { type: 'repository', name: 'b:myorg/app', actions: [] },
+      { type: 'repository', name: `${routeIds.b}:myorg/app`, actions: [] },
     ]);
   });
 
@@ -94,7 +100,7 @@ describe('the token endpoint grants the intersection, never more', () => {
       await req(proxy, 'GET /_token?scope=repository:myorg/app:pull', { headers: { authorization: basic('alice', 'alice-pw') } }),
     );
     expect(await grant(proxy, 'scope=repository:myorg/app:pull,push', { headers: { authorization: `Bearer ${pullOnly}` } })).toEqual([
-      { type: 'repository', name: 'a:myorg/app', actions: ['pull'] },
+      { type: 'repository', name: `${routeIds.a}:myorg/app`, actions: ['pull'] },
     ]);
     // Nor through the OAuth refresh grant.
     const refreshed = await req(proxy, 'POST /_token', {
@@ -102,7 +108,7 @@ describe('the token endpoint grants the intersection, never more', () => {
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: pullOnly, client_id: 'containerd-client', scope: 'repository:myorg/app:pull,push' }).toString(),
     });
     expect(refreshed.status).toBe(200);
-    expect(claimsOf(await tokenOf(refreshed)).access).toEqual([{ type: 'repository', name: 'a:myorg/app', actions: ['pull'] }]);
+    expect(claimsOf(await tokenOf(refreshed)).access).toEqual([{ type: 'repository', name: `${routeIds.a}:myorg/app`, actions: ['pull'] }]);
   });
 
   it('non-repository scopes and invalid names are left out, not errors', async () => {
@@ -170,7 +176,7 @@ describe('registry requests with the proxy\'s tokens', () => {
     ]);
     // …and the reverse.
     const bToken = await tokenFor(proxy, 'alice', 'repository:myorg/app:pull', 'b.example.com');
-    expect(claimsOf(bToken).access).toEqual([{ type: 'repository', name: 'b:myorg/app', actions: ['pull'] }]);
+    expect(claimsOf(bToken).access).toEqual([{ type: 'repository', name: `${routeIds.b}:myorg/app`, actions: ['pull'] }]);
     expect((await req(proxy, 'GET /v2/myorg/app/manifests/v1', { headers: { authorization: `Bearer ${bToken}` } })).status).toBe(401);
     expect(reached()).toEqual([]);
   });
@@ -201,16 +207,16 @@ describe('registry requests with the proxy\'s tokens', () => {
       .setExpirationTime(expiresAt)
       .sign(new TextEncoder().encode(secret));
   }
-  const PUSH_ACCESS = { access: [{ type: 'repository', name: 'a:myorg/app', actions: ['pull', 'push'] }] };
+  const pushAccess = () => ({ access: [{ type: 'repository', name: `${routeIds.a}:myorg/app`, actions: ['pull', 'push'] }] });
 
   it.each([
-    ['expired', () => signed(PUSH_ACCESS, SECRET, Math.floor(Date.now() / 1000) - 60)],
-    ['signed with another secret', () => signed(PUSH_ACCESS, 'another-secret-0123456789-0123456789')],
+    ['expired', () => signed(pushAccess(), SECRET, Math.floor(Date.now() / 1000) - 60)],
+    ['signed with another secret', () => signed(pushAccess(), 'another-secret-0123456789-0123456789')],
     [
       'tampered (access widened, signature kept)',
       async () => {
-        const [header, , signature] = (await signed({ access: [{ type: 'repository', name: 'a:myorg/app', actions: ['pull'] }] })).split('.');
-        const widened = Buffer.from(JSON.stringify({ ...PUSH_ACCESS, iss: 'registry-proxy', aud: 'registry-proxy', sub: 'alice', exp: 9999999999 })).toString('base64url');
+        const [header, , signature] = (await signed({ access: [{ type: 'repository', name: `${routeIds.a}:myorg/app`, actions: ['pull'] }] })).split('.');
+        const widened = Buffer.from(JSON.stringify({ ...pushAccess(), iss: 'registry-proxy', aud: 'registry-proxy', sub: 'alice', exp: 9999999999 })).toString('base64url');
         return `${header}.${widened}.${signature}`;
       },
     ],
@@ -218,11 +224,11 @@ describe('registry requests with the proxy\'s tokens', () => {
       'unsigned (alg none)',
       async () => {
         const header = Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url');
-        const claims = Buffer.from(JSON.stringify({ ...PUSH_ACCESS, iss: 'registry-proxy', aud: 'registry-proxy', sub: 'alice', exp: 9999999999 })).toString('base64url');
+        const claims = Buffer.from(JSON.stringify({ ...pushAccess(), iss: 'registry-proxy', aud: 'registry-proxy', sub: 'alice', exp: 9999999999 })).toString('base64url');
         return `${header}.${claims}.`;
       },
     ],
-    ['for another service', () => new SignJWT(PUSH_ACCESS).setProtectedHeader({ alg: 'HS256' }).setIssuer('registry-proxy').setAudience('other').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET))],
+    ['for another service', () => new SignJWT(pushAccess()).setProtectedHeader({ alg: 'HS256' }).setIssuer('registry-proxy').setAudience('other').setExpirationTime('5m').sign(new TextEncoder().encode(SECRET))],
     ['garbage', async () => 'not-a-jwt'],
   ])('a token %s is 401 invalid_token, on pulls, pushes and the token endpoint', async (_label, make) => {
     const { proxy, reached } = setup();
@@ -245,7 +251,7 @@ describe('registry requests with the proxy\'s tokens', () => {
 
   it('a well-signed token with the grant works (the forged ones above fail for their flaw alone)', async () => {
     const { proxy } = setup();
-    const token = await signed(PUSH_ACCESS);
+    const token = await signed(pushAccess());
     expect((await req(proxy, 'GET /v2/myorg/app/manifests/v1', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 });
@@ -298,5 +304,21 @@ describe('without a token', () => {
     const denied = await req(proxy, 'GET /v2/forbidden/x/tags/list', { headers: { authorization: basic('alice', 'alice-pw') } });
     expect(denied.status).toBe(403);
     expect(reached()).toEqual([]);
+  });
+});
+
+describe("tokens name their route by an opaque id, never the upstream's address (issue 9, defect 12)", () => {
+  it('an unnamed route (named after its upstream host) puts no address in access[].name, and the token still works', async () => {
+    const internal = distribution({ auth: 'anonymous', origin: 'https://10.1.2.3:5000' });
+    server.use(...internal.handlers);
+    internal.addImage('myorg/app', 'v1');
+    const proxy = createRegistryProxy({ auth, upstream: internal.origin });
+    const token = await tokenOf(await req(proxy, 'GET /_token?scope=repository:myorg/app:pull', { headers: { authorization: basic('alice', 'alice-pw') } }));
+    const [entry] = claimsOf(token).access as Access[];
+    expect(entry!.name).not.toContain('10.1.2.3');
+    expect(entry!.name).toMatch(/^[0-9a-z]+:myorg\/app$/);
+    expect(entry!.actions).toEqual(['pull']);
+    const pulled = await req(proxy, 'GET /v2/myorg/app/manifests/v1', { headers: { authorization: `Bearer ${token}` } });
+    expect(pulled.status).toBe(200);
   });
 });

@@ -153,3 +153,25 @@ describe('Docker Hub anonymous dance through the proxy', () => {
     );
   });
 });
+
+describe('challenges are never cached for another client (issue 9, defect 13)', () => {
+  it("the upstream's rewritten challenge: no-store, varying on Host and Authorization", async () => {
+    const { proxy } = setup();
+    for (const path of ['/v2/', '/v2/alpine/manifests/latest']) {
+      const response = await proxy(req(`GET ${path}`));
+      expect(response.status).toBe(401);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('vary')?.toLowerCase().split(/,\s*/)).toEqual(expect.arrayContaining(['host', 'authorization']));
+    }
+  });
+
+  it("the proxy's own challenge too, and the forwarded headers it was built from when trusted", async () => {
+    const proxy = createRegistryProxy({ upstream: 'docker.io', trustForwardedHeaders: true, auth: { users: {}, tokenSecret: 'x'.repeat(32), anonymousPull: false } as never });
+    const response = await proxy(req('GET /v2/'));
+    expect(response.status).toBe(401);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('vary')?.toLowerCase().split(/,\s*/)).toEqual(
+      expect.arrayContaining(['host', 'authorization', 'x-forwarded-host', 'x-forwarded-proto']),
+    );
+  });
+});

@@ -281,6 +281,26 @@ describe('token requests with a repository prefix (distribution + token server)'
     );
   });
 
+  it('maps every repeated scope field of a POST form, as repeated GET parameters are (issue 9, defect 11)', async () => {
+    const { registry, proxy } = prefixedProxy();
+    registry.setCredentials('bob', 'pw');
+    const form = new URLSearchParams([
+      ['grant_type', 'password'],
+      ['username', 'bob'],
+      ['password', 'pw'],
+      ['client_id', 'containerd-client'],
+      ['scope', 'repository:app:pull'],
+      ['scope', 'repository:tools/cli:pull'],
+    ]);
+    const posted = await proxy(req('POST /_token', { body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    expect(posted.status).toBe(200);
+    const [post] = tokenRequests(registry, 'auth.example.com', '/token');
+    expect(new URLSearchParams(post!.body).getAll('scope')).toEqual([
+      'repository:team/project/app:pull',
+      'repository:team/project/tools/cli:pull',
+    ]);
+  });
+
   it('refuses a scope whose name is invalid before anything goes upstream', async () => {
     const { registry, proxy } = prefixedProxy();
     const response = await proxy(req('GET /_token?scope=repository:..%2Fother:pull&service=registry.example.com'));

@@ -5,6 +5,7 @@
  * no `auth`, scopes mapped to the upstream's names).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { routeTokenId } from '../../lib/auth/client-auth.ts';
 import { createRegistryProxy } from '../../lib/index.ts';
 import type { RegistryProxyOptions } from '../../lib/options/types.ts';
 import { parseWwwAuthenticate } from '../../lib/protocol/www-authenticate.ts';
@@ -13,6 +14,11 @@ import { basic, claimsOf, req, testHash, tokenOf, useMsw } from './multi-helpers
 
 const server = useMsw();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+/** The opaque ids the proxy binds tokens to, by route name (issue 9, defect 12). */
+const routeIds: Record<string, string> = {};
+beforeAll(async () => {
+  for (const name of ['a', 'b', 'hub', 'other']) routeIds[name] = await routeTokenId(new TextEncoder().encode('shapes-secret-0123456789-0123456789'), name);
+});
 
 function challengeOf(response: Response): Record<string, string> {
   const [challenge] = parseWwwAuthenticate(response.headers.get('www-authenticate') ?? '');
@@ -68,7 +74,7 @@ describe("the proxy's own token endpoint (auth)", () => {
         headers: { authorization: basic('alice', 'pw') },
       }),
     );
-    expect(claimsOf(token).access).toEqual([{ type: 'repository', name: 'other:library/alpine', actions: ['pull'] }]);
+    expect(claimsOf(token).access).toEqual([{ type: 'repository', name: `${routeIds.other}:library/alpine`, actions: ['pull'] }]);
     const manifest = await req(proxy, 'GET /v2/library/alpine/manifests/latest', { headers: { authorization: `Bearer ${token}` } });
     expect(manifest.status).toBe(200);
     expect(manifest.headers.get('docker-content-digest')).toBe(otherAlpine.manifest.digest);
@@ -98,8 +104,8 @@ describe("the proxy's own token endpoint (auth)", () => {
     expect(post.status).toBe(200);
     const token = await tokenOf(post);
     expect(claimsOf(token).access).toEqual([
-      { type: 'repository', name: 'hub:myorg/app', actions: ['pull'] },
-      { type: 'repository', name: 'hub:myorg/app', actions: ['pull', 'push'] },
+      { type: 'repository', name: `${routeIds.hub}:myorg/app`, actions: ['pull'] },
+      { type: 'repository', name: `${routeIds.hub}:myorg/app`, actions: ['pull', 'push'] },
     ]);
     const manifest = await req(proxy, 'GET /v2/myorg/app/manifests/v1?ns=docker.io', { headers: { authorization: `Bearer ${token}` } });
     expect(manifest.status).toBe(200);
@@ -116,8 +122,8 @@ describe("the proxy's own token endpoint (auth)", () => {
     const response = await req(proxy, 'GET /_token?ns=docker.io&scope=repository%3Alibrary%2Falpine%3Apull&scope=repository%3Aalpine%3Apull&service=registry-proxy');
     expect(response.status).toBe(200);
     expect(claimsOf(await tokenOf(response)).access).toEqual([
-      { type: 'repository', name: 'hub:library/alpine', actions: [] },
-      { type: 'repository', name: 'hub:alpine', actions: [] },
+      { type: 'repository', name: `${routeIds.hub}:library/alpine`, actions: [] },
+      { type: 'repository', name: `${routeIds.hub}:alpine`, actions: [] },
     ]);
   });
 
@@ -131,8 +137,8 @@ describe("the proxy's own token endpoint (auth)", () => {
     );
     const token = await tokenOf(response);
     expect(claimsOf(token).access).toEqual([
-      { type: 'repository', name: 'hub:alpine', actions: ['pull'] },
-      { type: 'repository', name: 'hub:myorg/app', actions: ['pull', 'push'] },
+      { type: 'repository', name: `${routeIds.hub}:alpine`, actions: ['pull'] },
+      { type: 'repository', name: `${routeIds.hub}:myorg/app`, actions: ['pull', 'push'] },
     ]);
     const manifest = await req(proxy, 'GET /v2/alpine/manifests/latest?ns=docker.io', {
       headers: { authorization: `Bearer ${token}`, 'docker-distribution-api-version': 'registry/2.0' },
@@ -147,15 +153,15 @@ describe("the proxy's own token endpoint (auth)", () => {
     });
     const token = await tokenOf(first);
     expect(claimsOf(token).access).toEqual([
-      { type: 'repository', name: 'other:myorg/app', actions: ['pull'] }, // push,pull asked: the default route is read-only
-      { type: 'repository', name: 'other:myorg/app', actions: ['pull'] },
+      { type: 'repository', name: `${routeIds.other}:myorg/app`, actions: ['pull'] }, // push,pull asked: the default route is read-only
+      { type: 'repository', name: `${routeIds.other}:myorg/app`, actions: ['pull'] },
     ]);
     const refreshed = await req(proxy, 'POST /_token', {
       headers: FORM,
       body: 'grant_type=refresh_token&refresh_token=' + token + '&client_id=go-containerregistry&scope=repository%3Amyorg%2Fapp%3Apull&service=registry-proxy',
     });
     expect(refreshed.status).toBe(200);
-    expect(claimsOf(await tokenOf(refreshed)).access).toEqual([{ type: 'repository', name: 'other:myorg/app', actions: ['pull'] }]);
+    expect(claimsOf(await tokenOf(refreshed)).access).toEqual([{ type: 'repository', name: `${routeIds.other}:myorg/app`, actions: ['pull'] }]);
   });
 
   it('oras: POST grant_type=password with client_id=oras-go; regclient: GET with client_id=regclient', async () => {
@@ -164,11 +170,11 @@ describe("the proxy's own token endpoint (auth)", () => {
       headers: FORM,
       body: 'grant_type=password&username=alice&password=pw&service=registry-proxy&client_id=oras-go&scope=repository%3Amyorg%2Fapp%3Apull%2Cpush',
     });
-    expect(claimsOf(await tokenOf(oras)).access).toEqual([{ type: 'repository', name: 'hub:myorg/app', actions: ['pull', 'push'] }]);
+    expect(claimsOf(await tokenOf(oras)).access).toEqual([{ type: 'repository', name: `${routeIds.hub}:myorg/app`, actions: ['pull', 'push'] }]);
     const regclient = await req(proxy, 'GET /_token?client_id=regclient&scope=repository%3Alibrary%2Falpine%3Apull&service=registry-proxy', {
       headers: { authorization: basic('alice', 'pw') },
     });
-    expect(claimsOf(await tokenOf(regclient)).access).toEqual([{ type: 'repository', name: 'other:library/alpine', actions: ['pull'] }]);
+    expect(claimsOf(await tokenOf(regclient)).access).toEqual([{ type: 'repository', name: `${routeIds.other}:library/alpine`, actions: ['pull'] }]);
   });
 
   it('refuses a POST with a wrong password (401) or an unknown grant_type (400)', async () => {
