@@ -1,10 +1,9 @@
-import http, { type IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import { GUARDED_BODY } from '../../lib/upstream/guarded-body.ts';
-
-/** The Node stream behind a response body from `createNodeFetch`, for the Node adapter's direct pipe. */
-export const NODE_BODY = Symbol.for('registry-proxy.node-body');
+import { lazyWebStream, takeNodeStream } from './node-body.ts';
 
 export interface NodeFetchOptions {
   /**
@@ -15,27 +14,102 @@ export interface NodeFetchOptions {
   idleTimeout?: number;
   /** Upstream connections kept per host. @default 256 */
   maxSockets?: number;
+  /**
+   * How long an idle upstream connection is kept when the upstream announces no
+   * `Keep-Alive: timeout`. One it announces wins (less a second, so the proxy never sends on
+   * a connection the upstream is closing), up to `maxKeepAlive`.
+   * @default 4000
+   */
+  keepAlive?: number;
+  /** @default 600000 */
+  maxKeepAlive?: number;
 }
 
-type NodeBodyStream = ReadableStream<Uint8Array> & { [NODE_BODY]?: IncomingMessage; [GUARDED_BODY]?: true };
-
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout=(\d+)/i;
+/** A server may close an idle connection just as we reuse it: the request never got a byte back. */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/** On a request sent over a reused socket: the bytes that socket had read before it. */
+const BYTES_BEFORE = Symbol('bytesBefore');
+type PooledRequest = ClientRequest & { [BYTES_BEFORE]?: number };
+
+interface PoolTimeouts {
+  keepAlive: number;
+  maxKeepAlive: number;
+}
+
+/**
+ * Idle connections stay as long as the upstream says it keeps them (`Keep-Alive: timeout=N`,
+ * less a second), else `keepAlive`. Node's own agent only ever shortens its `timeout` option by
+ * the hint, and with no `timeout` keeps idle sockets forever — until the upstream closes one
+ * under a request.
+ */
+function keepSocketAlive(timeouts: PoolTimeouts, socket: Socket): boolean {
+  socket.setKeepAlive(true, 1000);
+  socket.unref();
+  let idle = timeouts.keepAlive;
+  // The request that just finished on this socket, and its response (what Node's agent reads too).
+  const finished = (socket as Socket & { _httpMessage?: { res?: IncomingMessage } | null })._httpMessage;
+  const hint = finished?.res?.headers['keep-alive']?.toString();
+  const seconds = hint === undefined ? undefined : KEEP_ALIVE_TIMEOUT.exec(hint)?.[1];
+  if (seconds !== undefined) {
+    idle = Math.min(Number(seconds) * 1000 - 1000, timeouts.maxKeepAlive);
+    if (idle <= 0) return false;
+  }
+  socket.setTimeout(idle);
+  return true;
+}
+
+function reuse(socket: Socket, request: PooledRequest): void {
+  socket.setTimeout(0); // the idle timer is for a free socket; a request sets its own
+  request[BYTES_BEFORE] = socket.bytesRead;
+}
+
+function createAgents(maxSockets: number, timeouts: PoolTimeouts) {
+  const options = { keepAlive: true, maxSockets, scheduling: 'lifo' as const };
+  class HttpAgent extends http.Agent {
+    override keepSocketAlive(socket: Socket): boolean {
+      return keepSocketAlive(timeouts, socket);
+    }
+    override reuseSocket(socket: Socket, request: PooledRequest): void {
+      reuse(socket, request);
+      super.reuseSocket(socket, request);
+    }
+  }
+  class HttpsAgent extends https.Agent {
+    override keepSocketAlive(socket: Socket): boolean {
+      return keepSocketAlive(timeouts, socket);
+    }
+    override reuseSocket(socket: Socket, request: PooledRequest): void {
+      reuse(socket, request);
+      super.reuseSocket(socket, request);
+    }
+  }
+  return { 'http:': new HttpAgent(options), 'https:': new HttpsAgent(options) };
+}
 
 /**
  * A `fetch` for the proxy's upstream requests on Node's own `http`/`https` clients with
  * keep-alive pools. Node's global fetch (undici) costs several times more CPU per request, and
  * its body is a web stream that must be re-read chunk by chunk; here the body stays a Node
- * stream the adapter can pipe straight to the client (backpressure included), while `lib/`
+ * stream the listener pipes straight to the client (backpressure included), while `lib/`
  * still sees a standard `Response`. Only what the proxy uses is supported: `redirect` is always
- * `'manual'`, bodies are streams or strings.
+ * `'manual'`, bodies are streams, strings or bytes.
  *
  * The body enforces its own `Content-Length` (Node errors a message cut short) and idle timeout
  * (socket timeout), which it declares with `GUARDED_BODY` so `lib/` adds no wrapper of its own.
+ *
+ * The pool: a GET or HEAD sent on a reused connection that the upstream resets before
+ * answering a single byte (it closed the idle connection as we sent) is sent once more on a new
+ * connection. A request with a body never is: a streamed body cannot be replayed.
  */
 export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
   const idleTimeout = options.idleTimeout ?? 60_000;
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: 'lifo' as const };
-  const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
+  const agents = createAgents(options.maxSockets ?? 256, {
+    keepAlive: options.keepAlive ?? 4000,
+    maxKeepAlive: options.maxKeepAlive ?? 600_000,
+  });
 
   return ((input: RequestInfo | URL, init: RequestInit = {}) =>
     new Promise<Response>((resolve, reject) => {
@@ -44,73 +118,70 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
         reject(new TypeError(`fetch failed: unsupported protocol ${url.protocol}`));
         return;
       }
+      const agent = agents[url.protocol];
       const method = (init.method ?? 'GET').toUpperCase();
-      const headers: Record<string, string> = {};
-      (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => (headers[name] = value));
-      const request = (url.protocol === 'https:' ? https : http).request(url, {
-        method,
-        headers,
-        agent: agents[url.protocol],
+      // Raw header list: Node stores it as it is. It adds no Host to a list, so that comes first.
+      const headers: string[] = ['host', url.host];
+      (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, name) => {
+        if (name !== 'host') headers.push(name, value);
       });
-
-      const signal = init.signal;
-      const onAbort = () => request.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
-      if (signal?.aborted) {
-        onAbort();
-      } else {
-        signal?.addEventListener('abort', onAbort, { once: true });
-        request.once('close', () => signal?.removeEventListener('abort', onAbort));
-      }
-
-      request.on('error', (error) => {
-        // Before the response: the fetch fails. After it, the body stream carries the error.
-        const reason = signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: error });
-        reject(reason);
-      });
-
-      request.once('response', (message) => {
-        // Response accepts 200–599 only; anything else (`HTTP/1.1 999`) is a broken upstream, and
-        // a throw here, outside any promise, would end the process.
-        const status = message.statusCode ?? 0;
-        if (status < 200 || status > 599) {
-          request.destroy();
-          reject(new TypeError('fetch failed', { cause: new Error(`upstream answered with status ${status}`) }));
-          return;
-        }
-        if (idleTimeout > 0) watchIdle(request, message, idleTimeout);
-        // Errors after this point reach whoever reads the body (pipe or web stream); without a
-        // listener of its own an unread, failing message would crash the process.
-        message.on('error', () => {});
-        const responseHeaders = new Headers();
-        const raw = message.rawHeaders;
-        for (let index = 0; index < raw.length; index += 2) responseHeaders.append(raw[index]!, raw[index + 1]!);
-        let body: NodeBodyStream | null = null;
-        if (method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
-          message.resume();
-        } else {
-          body = bodyStream(message);
-        }
-        resolve(new Response(body, { status, statusText: message.statusMessage ?? '', headers: responseHeaders }));
-      });
-
       const body = init.body;
-      if (body && typeof (body as ReadableStream).getReader === 'function') {
-        // A pushed blob: the server adapter's request body may be a ponyfill stream rather than
-        // the global ReadableStream, so read it through its reader.
-        // pipeline, not pipe: a client that leaves mid-push errors the source, and that error must
-        // end this upstream request rather than go unhandled and take the process down.
-        pipeline(Readable.from(readChunks(body as ReadableStream<Uint8Array>)), request, (error) => {
-          if (error) request.destroy(error);
+      const replayable = (method === 'GET' || method === 'HEAD') && (body === undefined || body === null);
+      const signal = init.signal ?? undefined;
+
+      const send = (retried: boolean): void => {
+        const request: PooledRequest = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent });
+        const onAbort = () => request.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+        if (signal?.aborted) onAbort();
+        else signal?.addEventListener('abort', onAbort, { once: true });
+        request.on('error', (error: NodeJS.ErrnoException) => {
+          // After the response, the body carries the error; this listener only keeps it from crashing.
+          if (settled) return;
+          signal?.removeEventListener('abort', onAbort);
+          if (
+            replayable &&
+            !retried &&
+            !signal?.aborted &&
+            request.reusedSocket &&
+            RESET_CODES.has(error.code ?? '') &&
+            // Not a byte of an answer came back: the upstream cannot have acted on the request.
+            request.socket?.bytesRead === request[BYTES_BEFORE]
+          ) {
+            send(true);
+            return;
+          }
+          settled = true;
+          reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: error }));
         });
-      } else if (typeof body === 'string' || body instanceof Uint8Array) {
-        request.end(body);
-      } else {
-        request.end();
-      }
+
+        request.once('response', (message) => {
+          settled = true;
+          request.once('close', () => signal?.removeEventListener('abort', onAbort));
+          if (idleTimeout > 0) watchIdle(request, message, idleTimeout);
+          // Errors from here on reach whoever reads the body (the listener's pipe or a web
+          // stream); without a listener of its own an unread, failing message would crash the process.
+          message.on('error', noop);
+          try {
+            resolve(toResponse(message, method));
+          } catch (error) {
+            // A status the Response constructor refuses (`HTTP/1.1 999`): the upstream is broken.
+            message.destroy();
+            reject(new TypeError('fetch failed', { cause: error }));
+          }
+        });
+
+        if (body === undefined || body === null) request.end();
+        else if (typeof body === 'string' || body instanceof Uint8Array) request.end(body);
+        else sendBody(body as ReadableStream<Uint8Array>, request);
+      };
+      let settled = false;
+      send(false);
     })) as typeof fetch;
 }
 
-/** Why an upstream body was cut by the idle timeout, for the adapter's error report. */
+const noop = () => {};
+
+/** On an upstream message cut by the idle timeout: the timeout, for the listener's report. */
 export const STALLED = Symbol.for('registry-proxy.upstream-stalled');
 
 /**
@@ -119,7 +190,7 @@ export const STALLED = Symbol.for('registry-proxy.upstream-stalled');
  * the client's backpressure (the message's buffer full, the socket not read): then the timeout
  * is re-armed instead, so a slow reader is never cut for a healthy upstream.
  */
-function watchIdle(request: http.ClientRequest, message: IncomingMessage, idleMs: number): void {
+function watchIdle(request: ClientRequest, message: IncomingMessage, idleMs: number): void {
   request.setTimeout(idleMs);
   request.on('timeout', () => {
     if (message.complete || message.destroyed) return;
@@ -132,29 +203,31 @@ function watchIdle(request: http.ClientRequest, message: IncomingMessage, idleMs
   });
 }
 
+function toResponse(message: IncomingMessage, method: string): Response {
+  const headers = new Headers();
+  const raw = message.rawHeaders;
+  for (let index = 0; index < raw.length; index += 2) headers.append(raw[index]!, raw[index + 1]!);
+  const status = message.statusCode ?? 502;
+  let body: ReadableStream<Uint8Array> | null = null;
+  if (method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
+    message.resume();
+  } else {
+    // Read only if lib/ reads it (error bodies, tag lists, token JSON); a blob or manifest body
+    // is taken by the listener and piped as the Node message it is.
+    body = lazyWebStream(message);
+    (body as { [GUARDED_BODY]?: true })[GUARDED_BODY] = true;
+  }
+  return new Response(body, { status, statusText: message.statusMessage ?? '', headers });
+}
+
 /**
- * A web stream over the message, read only if `lib/` reads it (error bodies, tag lists, token
- * JSON); when the adapter pipes the Node stream directly, this one is never pulled.
+ * A pushed body: the client's own Node stream when it is one (see request.ts), else the web
+ * stream read through its reader. A client that breaks off mid-push errors the pipeline, which
+ * destroys the upstream request: the fetch then fails, and nothing is left unhandled.
  */
-function bodyStream(message: IncomingMessage): NodeBodyStream {
-  let iterator: AsyncIterator<Buffer> | undefined;
-  const stream: NodeBodyStream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      iterator ??= message[Symbol.asyncIterator]();
-      const { done, value } = await iterator.next();
-      if (done) controller.close();
-      else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-    },
-    cancel() {
-      message.destroy();
-    },
-  },
-  // Nothing is read until someone asks: a default high-water mark would pull at once and take
-  // the message away from the adapter's pipe.
-  { highWaterMark: 0 });
-  stream[NODE_BODY] = message;
-  stream[GUARDED_BODY] = true;
-  return stream;
+function sendBody(body: ReadableStream<Uint8Array>, request: ClientRequest): void {
+  const source = takeNodeStream(body) ?? Readable.from(readChunks(body));
+  pipeline(source, request, noop);
 }
 
 async function* readChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
