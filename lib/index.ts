@@ -7,6 +7,7 @@ export { RegistryProxyOptionsError } from './options/error.ts';
 export { S3CacheStore, type S3CacheStoreOptions } from './cache/s3-store.ts';
 export type {
   AccessRule,
+  ServeCacheOptions,
   CacheEvent,
   CacheOptions,
   CacheStore,

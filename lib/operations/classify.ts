@@ -38,6 +38,8 @@ function routeOf(context: ProxyContext, request: Request, name: string | undefin
   const only = context.routes.length === 1 ? context.routes[0]! : undefined;
   // One route that matches everything: no URL to parse (the common single-upstream proxy).
   if (only && only.route.hosts.length === 0 && only.route.namespaces.length === 0 && only.route.pathPrefix === '') return only;
+  // A runtime may hand over a URL that does not parse (`Host: a b`): no route; the handler answers 400.
+  if (!URL.canParse(request.url)) return undefined;
   const url = new URL(request.url);
   return context.selectRoute(requestHost(request, url, context.options.trustForwardedHeaders), url.searchParams.get('ns'), name);
 }

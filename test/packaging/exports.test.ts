@@ -32,7 +32,7 @@ function exportsOf(file: string): string[] {
 }
 
 /** What lib/ builds from options for itself: not for callers. */
-const INTERNAL = ['TokenDance', 'CompiledAccessRules', 'ResolvedRoute', 'ResolvedOptions', 'ResolvedUser', 'ResolvedClientAuth'];
+const INTERNAL = ['TokenDance', 'CompiledAccessRules', 'ResolvedRoute', 'ResolvedOptions', 'ResolvedUser', 'ResolvedClientAuth', 'ResolvedCache', 'ResolvedRateLimits'];
 
 describe('exported types', () => {
   it('the root entry exports every option type', () => {
