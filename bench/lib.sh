@@ -1,21 +1,50 @@
 # shellcheck shell=bash disable=SC2034
 # Common settings and helpers for bench/. Sourced by run.sh, upstream.sh, make-images.sh and
 # measure.sh. Everything listens on 127.0.0.1 only; nothing here talks to any other address.
-# Adapted from shared/bench/lib.sh; ports moved to 15xxx so the shared rig can run beside it.
+# Adapted from shared/bench/lib.sh; every port is picked free, so several checkouts can run at once.
 
-BENCH=${BENCH:-/tmp/registry-proxy-bench}   # state: configs, certs, registry data, logs, pids
+# State (configs, certs, registry data, images, logs, pids): a fresh temp folder unless BENCH
+# names one. run.sh removes a folder it made itself at exit (not with --keep); a BENCH you name
+# is kept, so its built images are reused by the next run.
+if [[ -z ${BENCH:-} ]]; then
+  BENCH=$(mktemp -d "${TMPDIR:-/tmp}/registry-proxy-bench.XXXXXX")
+  chmod 755 "$BENCH" # nginx's workers run as another user and serve the static export from here
+  BENCH_OWNED=1
+fi
+export BENCH BENCH_OWNED=${BENCH_OWNED:-0}
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 
 REGISTRY_BIN=${REGISTRY_BIN:-/usr/bin/docker-registry}   # CNCF distribution 2.8 (Debian)
-PORT_REGISTRY=${PORT_REGISTRY:-15000}      # distribution, http, no auth: push target, export source
-PORT_ISSUER=${PORT_ISSUER:-15003}          # token-issuer.mjs (realm of the static upstream's challenge)
-PORT_STATIC=${PORT_STATIC:-15010}          # static nginx upstream, http (the "direct" row)
-PORT_STATIC_TLS=${PORT_STATIC_TLS:-15011}  # same, https h2 + http/1.1 (the proxies' upstream)
-PORT_STATIC_TLS_H1=${PORT_STATIC_TLS_H1:-15012}  # same, https http/1.1 only
-PORT_NGINX=${PORT_NGINX:-15090}            # nginx proxy_pass -> https :15011 (the "nginx" row)
-PORT_TARGET_BASE=${PORT_TARGET_BASE:-15100}  # proxies under test: 15100, 15101, ...
-PORT_COLD_BASE=${PORT_COLD_BASE:-15200}      # cold-start instances: 15200, 15201, ...
+
+# free_ports N: N distinct TCP ports the kernel had free on 127.0.0.1 a moment ago
+free_ports() {
+  node -e '
+    const net = require("node:net");
+    const servers = Array.from({ length: Number(process.argv[1]) }, () => net.createServer());
+    Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", r)))).then(() => {
+      console.log(servers.map((s) => s.address().port).join(" "));
+      for (const s of servers) s.close();
+    });' "$1"
+}
+
+# The fixed services' ports: picked free once per state folder ($BENCH/ports.env), so
+# `upstream.sh stop` and a second run on the same BENCH find them; two checkouts never collide.
+# Proxies under test and cold-start instances get free ports when they start.
+if [[ ! -f $BENCH/ports.env ]]; then
+  mkdir -p "$BENCH"
+  read -r _p1 _p2 _p3 _p4 _p5 _p6 < <(free_ports 6)
+  cat >"$BENCH/ports.env" <<PORTS
+PORT_REGISTRY=${PORT_REGISTRY:-$_p1}        # distribution, http, no auth: push target, export source
+PORT_ISSUER=${PORT_ISSUER:-$_p2}            # token-issuer.mjs (realm of the static upstream's challenge)
+PORT_STATIC=${PORT_STATIC:-$_p3}            # static nginx upstream, http (the "direct" row)
+PORT_STATIC_TLS=${PORT_STATIC_TLS:-$_p4}    # same, https h2 + http/1.1 (the proxies' upstream)
+PORT_STATIC_TLS_H1=${PORT_STATIC_TLS_H1:-$_p5} # same, https http/1.1 only
+PORT_NGINX=${PORT_NGINX:-$_p6}              # nginx proxy_pass -> the https upstream (the "nginx" row)
+PORTS
+fi
+# shellcheck source=/dev/null
+source "$BENCH/ports.env"
 
 # Clients send this Authorization header to every target: the static https upstream answers 401
 # without one (like a private registry), a pass-through proxy forwards it, nginx sets it.

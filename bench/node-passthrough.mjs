@@ -5,8 +5,8 @@
 // proxying, no realm rewriting, no logging. registry-proxy on Node pays for its extra work
 // (routing, fetch/web streams, header mapping) relative to this row.
 //
-//   UPSTREAM=https://127.0.0.1:15011 PORT=15100 AUTH_HEADER='Bearer bench' \
-//   NODE_EXTRA_CA_CERTS=/tmp/registry-proxy-bench/tls/ca.crt node bench/node-passthrough.mjs
+//   UPSTREAM=https://127.0.0.1:$PORT_STATIC_TLS PORT=9000 AUTH_HEADER='Bearer bench' \
+//   NODE_EXTRA_CA_CERTS=$BENCH/tls/ca.crt node bench/node-passthrough.mjs
 //
 // env: UPSTREAM (required), PORT (9000), HOST (127.0.0.1), AUTH_HEADER, REPO_PREFIX,
 //      MAX_SOCKETS (256: keep-alive pool to the upstream), INSECURE=1 (skip TLS verify)

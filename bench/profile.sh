@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 source "$BENCH_DIR/upstream.sh"
 LOAD=${1:-get} SECS=${2:-10}
 NODE_BIN=${NODE_BIN:-node} RP_ARGS=${RP_ARGS---log off} PROF_DIR=${PROF_DIR:-$BENCH/prof}
-PORT=${PORT:-15299}
+PORT=${PORT:-$(free_ports 1)}
 STARTED=()
 cleanup() { local n; stop_pidfile profile-target; for n in "${STARTED[@]}"; do stop_pidfile "$n"; done; }
 trap cleanup EXIT

@@ -2,10 +2,11 @@
 # registry-proxy benchmark: one command brings up everything on 127.0.0.1, measures registry-proxy
 # on each runtime beside the references, prints ONE markdown table, and stops what it started.
 #
-#   bash bench/run.sh [--smoke] [--runtimes node,deno,bun] [--sizes 1M,64M,1G] [--refs direct,nginx,node-floor]
-#                     [--require-all] [--out FILE.md] [--no-install] [--keep] [--build]
+#   bash bench/run.sh [--smoke] [--runtimes node,deno,bun] [--sizes 1M,64M,1G] [--refs direct,nginx,floor]
+#                     [--require-all] [--out FILE.md] [--no-install] [--keep] [--build] [--head]
 #
-#   --smoke        CI smoke check: 1 MiB + 4 MiB layers, a few seconds per metric. Asserts
+#   --smoke        CI smoke check: 1 MiB + 4 MiB layers, a few seconds per metric, no reference
+#                  rows (unless --refs) and no targets. Asserts
 #                  correctness (byte-identical skopeo copy, HEAD headers, every GET a 200, ...),
 #                  never speed. Exit 1 on a correctness failure.
 #   --runtimes     registry-proxy runtimes (bench/runtimes.sh): node, node24, deno, bun. A runtime
@@ -14,12 +15,14 @@
 #   --sizes        layer sizes (IEC); one image bench/l<size>:v1 per size. Blob 1x/16x use the
 #                  largest; 16x + peak RSS run on every size >= 4M.
 #   --refs         reference rows: direct (the static upstream itself, http), nginx (proxy_pass
-#                  -> the https upstream), node-floor (bench/node-passthrough.mjs -> https upstream)
+#                  -> the https upstream), floor (one RUNTIME-floor row per runtime: the smallest
+#                  passthrough on that runtime, bench/node-passthrough.mjs or fetch-passthrough.mjs)
+#   --head         also measure manifest HEAD throughput (ab -k); HEAD correctness is always checked
 #   --out FILE     also write the table + raw numbers to FILE
 #   --no-install   never apt-get / npm install anything
-#   --keep         leave everything running at exit (state in $BENCH)
+#   --keep         leave everything running at exit, and the state folder in place
 #   --build        run `npm run build` first (otherwise only when dist/cli.js is missing)
-# env: BENCH (/tmp/registry-proxy-bench), RUNTIMES_DIR (.runtimes), RP_ARGS (extra
+# env: BENCH (state folder; default a new temp folder, removed at exit), RUNTIMES_DIR (.runtimes), RP_ARGS (extra
 #      registry-proxy CLI arguments; default "--log off"), WRK_CONN (64), WRK_DUR, ROUNDS, COLD_RUNS,
 #      AUTH_HEADER, MAX_TIME (20: seconds a single blob transfer may stream before it is cut and
 #      counted as bytes-so-far; keeps a full run of slow targets under ~15 min).
@@ -32,7 +35,7 @@ source "$BENCH_DIR/lib.sh"
 source "$BENCH_DIR/upstream.sh"
 source "$BENCH_DIR/runtimes.sh"
 
-SMOKE=0 RUNTIMES=node,deno,bun SIZES='' REFS=direct,nginx,node-floor REQUIRE_ALL=0 OUTMD='' INSTALL=1 KEEP=0 BUILD=0
+SMOKE=0 RUNTIMES=node,deno,bun SIZES='' REFS=direct,nginx,floor REQUIRE_ALL=0 OUTMD='' INSTALL=1 KEEP=0 BUILD=0 HEAD=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --smoke) SMOKE=1 ;;
@@ -40,14 +43,15 @@ while [[ $# -gt 0 ]]; do
     --runtimes=*) RUNTIMES=${1#*=} ;;
     --sizes) SIZES=$2; shift ;;
     --sizes=*) SIZES=${1#*=} ;;
-    --refs) REFS=$2; shift ;;
-    --refs=*) REFS=${1#*=} ;;
+    --refs) REFS=$2 REFS_SET=$2; shift ;;
+    --refs=*) REFS=${1#*=} REFS_SET=${1#*=} ;;
     --require-all) REQUIRE_ALL=1 ;;
     --out) OUTMD=$2; shift ;;
     --out=*) OUTMD=${1#*=} ;;
     --no-install) INSTALL=0 ;;
     --keep) KEEP=1 ;;
     --build) BUILD=1 ;;
+    --head) HEAD=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
@@ -56,6 +60,7 @@ done
 [[ -n $OUTMD && $OUTMD != /* ]] && OUTMD=$PWD/$OUTMD
 if [[ $SMOKE == 1 ]]; then
   SIZES=${SIZES:-1M,4M}
+  REFS=${REFS_SET:-}   # correctness only: no reference rows unless --refs asks
   export WRK_DUR=${WRK_DUR:-2s} COLD_RUNS=${COLD_RUNS:-2} COUNT_REQS=${COUNT_REQS:-1000}
   ROUNDS=${ROUNDS:-1}
 else
@@ -92,8 +97,9 @@ need_tools() {
 STARTED=()
 cleanup() {
   local rc=$? n
-  if [[ $KEEP == 1 ]]; then log "--keep: leaving ${STARTED[*]} running (bash bench/upstream.sh stop; state in $BENCH)"; exit $rc; fi
+  if [[ $KEEP == 1 ]]; then log "--keep: leaving ${STARTED[*]} running (BENCH=$BENCH bash bench/upstream.sh stop)"; exit $rc; fi
   for n in "${STARTED[@]}"; do stop_pidfile "$n"; done
+  [[ $BENCH_OWNED == 1 ]] && rm -rf "$BENCH"
   exit $rc
 }
 trap cleanup EXIT
@@ -148,10 +154,10 @@ add_target() { # NAME URL PIDNAME COLD_CMD DESC
 }
 skip_target() { NAMES+=("$1"); T_STATUS[$1]="skipped ($2)"; T_DESC[$1]=$3; log "$1: skipped ($2)"; }
 fail_target() { NAMES+=("$1"); T_STATUS[$1]="FAILED ($2)"; T_DESC[$1]=$3; log "$1: FAILED ($2)"; }
-# start_target NAME PORT COMMAND DESC: start COMMAND with PORT=PORT, wait for 200 on /v2/
+# start_target NAME COMMAND DESC: start COMMAND with PORT=<a free port>, wait for 200 on /v2/
 start_target() {
-  local name=$1 port=$2 cmd=$3 desc=$4 pidname=target-$1
-  port_busy "$port" && { fail_target "$name" "port $port busy" "$desc"; return; }
+  local name=$1 cmd=$2 desc=$3 pidname=target-$1 port
+  port=$(free_ports 1)
   start_bg "$pidname" "$BENCH/logs/$pidname.log" env PORT="$port" bash -c "$cmd"
   track "$pidname"
   if wait_http "http://127.0.0.1:$port/v2/" 30 200 -H "Authorization: $AUTH_HEADER"; then
@@ -162,44 +168,56 @@ start_target() {
     stop_pidfile "$pidname"
   fi
 }
-cold_port=$PORT_COLD_BASE
 IFS=, read -ra REF_LIST <<<"$REFS"
+FLOORS=0
 for r in "${REF_LIST[@]}"; do
   case $r in
     direct)
-      # cold start of the upstream itself: a second static nginx (http server only) on a spare port
+      # cold start of the upstream itself: a second static nginx (http server only) on its own port
       cpfx=$BENCH/nginx/static-cold; mkdir -p "$cpfx/tmp" "$cpfx/logs"
-      sed -e "/# https, ALPN/,\$d" -e "s/listen 127.0.0.1:$PORT_STATIC /listen 127.0.0.1:$cold_port /" \
-        -e "s#pid $BENCH/nginx/static/nginx.pid#pid $cpfx/nginx.pid#" "$BENCH/nginx/static/nginx.conf" >"$cpfx/nginx.conf"
-      echo '}' >>"$cpfx/nginx.conf"
-      add_target direct "http://127.0.0.1:$PORT_STATIC" static "exec nginx -p $cpfx -c $cpfx/nginx.conf -g 'daemon off;'" \
-        "the static upstream itself over http (nginx $(nginx -v 2>&1 | cut -d/ -f2), $(nproc) workers, sendfile off)"
-      cold_port=$((cold_port + 1)) ;;
+      sed -e "/# https, ALPN/,\$d" -e "s/listen 127.0.0.1:$PORT_STATIC /listen 127.0.0.1:@PORT@ /" \
+        -e "s#pid $BENCH/nginx/static/nginx.pid#pid $cpfx/nginx.pid#" "$BENCH/nginx/static/nginx.conf" >"$cpfx/nginx.conf.in"
+      echo '}' >>"$cpfx/nginx.conf.in"
+      add_target direct "http://127.0.0.1:$PORT_STATIC" static \
+        "sed s/@PORT@/\$PORT/ $cpfx/nginx.conf.in >$cpfx/nginx.conf && exec nginx -p $cpfx -c $cpfx/nginx.conf -g 'daemon off;'" \
+        "the static upstream itself over http (nginx $(nginx -v 2>&1 | cut -d/ -f2), $(nproc) workers, sendfile off)" ;;
     nginx)
       running_pidfile nginx || { start_nginx_ref; track nginx; }
-      conf=$(nginx_ref_conf nginx-cold "$cold_port")
-      add_target nginx "http://127.0.0.1:$PORT_NGINX" nginx "exec nginx -p $BENCH/nginx/nginx-cold -c $conf -g 'daemon off;'" \
-        "nginx proxy_pass -> https upstream (keepalive 128, buffering off, 256k buffers)"
-      cold_port=$((cold_port + 1)) ;;
-    node-floor)
-      start_target node-floor $((PORT_TARGET_BASE + 0)) \
-        "UPSTREAM=$UPSTREAM AUTH_HEADER='$AUTH_HEADER' NODE_EXTRA_CA_CERTS=$CA exec node $BENCH_DIR/node-passthrough.mjs" \
-        "bench/node-passthrough.mjs on node $(node --version): http.request + pipe, keep-alive agent"
-      cold_port=$((cold_port + 1)) ;;
-    *) die "unknown reference $r (direct, nginx, node-floor)" ;;
+      add_target nginx "http://127.0.0.1:$PORT_NGINX" nginx \
+        "exec nginx -p $BENCH/nginx/nginx-cold -c \$(bash $BENCH_DIR/upstream.sh conf nginx-cold \$PORT) -g 'daemon off;'" \
+        "nginx proxy_pass -> https upstream (keepalive 128, buffering off, 256k buffers)" ;;
+    floor | node-floor) FLOORS=1 ;;
+    *) die "unknown reference $r (direct, nginx, floor)" ;;
   esac
 done
-k=1
 for rt in "${RT_LIST[@]}"; do
   reason=$(runtime_skip "$rt")
-  desc="registry-proxy on $(runtime_version "$rt" || true)"
+  version=$(runtime_version "$rt" || true)
+  if [[ $FLOORS == 1 ]]; then
+    floor_entry=$(runtime_field "$rt" 5 2>/dev/null | grep -o 'bench/[a-z-]*\.mjs' || true)
+    if [[ -n $reason ]]; then skip_target "$rt-floor" "$reason" "passthrough floor on $rt"
+    else start_target "$rt-floor" "$(runtime_cmd "$rt" "$UPSTREAM" "$CA" floor)" "$floor_entry on $version: the smallest passthrough on this runtime"; fi
+  fi
   if [[ -n $reason ]]; then skip_target "$rt" "$reason" "registry-proxy on $rt"; continue; fi
-  start_target "$rt" $((PORT_TARGET_BASE + k)) "$(runtime_cmd "$rt" "$UPSTREAM" "$CA")" "$desc"
-  k=$((k + 1))
+  start_target "$rt" "$(runtime_cmd "$rt" "$UPSTREAM" "$CA")" "registry-proxy on $version"
 done
 ACTIVE=()
 for n in "${NAMES[@]}"; do [[ ${T_STATUS[$n]} == ok ]] && ACTIVE+=("$n"); done
 log "measuring: ${ACTIVE[*]}"
+
+# bundle_size: the handler bundled and minified the way a Worker uploads it (esbuild, which tsup
+# brings along). Hook for the workerd adapter: BUNDLE_ENTRY, else the first of these that exists.
+bundle_size() {
+  local entry out=$BENCH/bundle.js
+  for entry in ${BUNDLE_ENTRY:-} adapters/workerd.ts adapters/workerd/index.ts adapters/workerd/worker.ts lib/index.ts; do
+    [[ -f $REPO_DIR/$entry ]] && break
+  done
+  "$REPO_DIR/node_modules/.bin/esbuild" "$REPO_DIR/$entry" --bundle --minify --format=esm --platform=neutral \
+    --outfile="$out" --log-level=warning
+  echo "bundle_entry=$entry"
+  echo "bundle_bytes=$(stat -c %s "$out")"
+  echo "bundle_gzip_bytes=$(gzip -9c "$out" | wc -c)"
+}
 
 # ---- measure: every metric over every target, order rotated per round ----
 measure_all() { # ROUNDS METRIC [ARG]
@@ -217,13 +235,12 @@ if [[ ${#ACTIVE[@]} -gt 0 ]]; then
   for img in "${CONC_IMAGES[@]}"; do measure_all 1 conc "$img"; done
   measure_all "$ROUNDS" blob "$BLOB_IMAGE"
   measure_all 1 get
-  measure_all 1 head
-  c=$PORT_COLD_BASE
+  [[ $HEAD == 1 ]] && measure_all 1 head
   for n in "${ACTIVE[@]}"; do
-    "$BENCH_DIR/measure.sh" "$n" "${T_URL[$n]}" "${T_PID[$n]}" cold "${T_COLD[$n]}" "$c" || true
-    c=$((c + 1))
+    "$BENCH_DIR/measure.sh" "$n" "${T_URL[$n]}" "${T_PID[$n]}" cold "${T_COLD[$n]}" "$(free_ports 1)" || true
   done
 fi
+bundle_size >"$RESULTS/bundle.kv" 2>>"$BENCH/logs/bundle.log" || log "bundle size: failed (see $BENCH/logs/bundle.log)"
 
 # ---- report ----
 {

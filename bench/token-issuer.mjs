@@ -5,15 +5,16 @@
 // does the real token dance (proxy /_token -> this issuer). The static upstream accepts any
 // Authorization header, so the token's content is not checked there.
 //
-// env: ISSUER_PORT (15003), ISSUER_KEY, ISSUER_CERT, ISSUER_NAME, ISSUER_SERVICE, ISSUER_TTL
+// env: ISSUER_PORT (required), ISSUER_KEY, ISSUER_CERT (required), ISSUER_NAME, ISSUER_SERVICE, ISSUER_TTL
 // Adapted from shared/bench/token-issuer.js (CommonJS there; ESM here).
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-const port = Number(process.env.ISSUER_PORT || 15003);
-const keyPem = fs.readFileSync(process.env.ISSUER_KEY || '/tmp/registry-proxy-bench/tls/token.key');
-const certPem = fs.readFileSync(process.env.ISSUER_CERT || '/tmp/registry-proxy-bench/tls/token.crt');
+const required = (name) => process.env[name] || (console.error(`token-issuer: ${name} is not set`), process.exit(2));
+const port = Number(required('ISSUER_PORT'));
+const keyPem = fs.readFileSync(required('ISSUER_KEY'));
+const certPem = fs.readFileSync(required('ISSUER_CERT'));
 const issuer = process.env.ISSUER_NAME || 'bench-issuer';
 const service = process.env.ISSUER_SERVICE || 'bench-registry';
 const ttl = Number(process.env.ISSUER_TTL || 300);

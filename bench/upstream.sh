@@ -5,17 +5,19 @@
 #   upstream.sh stop  [all|registry|issuer|static|nginx]
 #   upstream.sh status
 #
-#   registry  :15000  CNCF distribution 2.8 (Debian's docker-registry), http, no auth. Images are
-#                     pushed here (make-images.sh); the static upstream exports its content.
-#   issuer    :15003  token-issuer.mjs: the realm of the static https upstream's challenge.
-#   static    :15010 http / :15011 https (ALPN h2 + http/1.1) / :15012 https (http/1.1 only):
-#                     nginx serving a read-only static export of the registry (manifests, blobs,
-#                     tags/list). A fast upstream, so that req/s measure the proxy rather than
-#                     distribution's ~1 ms of CPU per manifest. The https ports answer 401 + a
-#                     Bearer challenge unless an Authorization header is present (any value).
-#                     :15010 is the "direct" row. Re-export after pushing: stop static, start static.
-#   nginx     :15090  nginx proxy_pass -> https :15011 (keep-alive pool, buffering off, 256k
-#                     buffers, sets Authorization): the "nginx" reference row.
+#   registry  $PORT_REGISTRY: CNCF distribution 2.8 (Debian's docker-registry), http, no auth.
+#             Images are pushed here (make-images.sh); the static upstream exports its content.
+#   issuer    $PORT_ISSUER: token-issuer.mjs, the realm of the static https upstream's challenge.
+#   static    $PORT_STATIC http / $PORT_STATIC_TLS https (ALPN h2 + http/1.1) / $PORT_STATIC_TLS_H1
+#             https (http/1.1 only): nginx serving a read-only static export of the registry
+#             (manifests, blobs, tags/list). A fast upstream, so that req/s measure the proxy
+#             rather than distribution's ~1 ms of CPU per manifest. The https ports answer 401 + a
+#             Bearer challenge unless an Authorization header is present (any value).
+#             $PORT_STATIC is the "direct" row. Re-export after pushing: stop static, start static.
+#   nginx     $PORT_NGINX: nginx proxy_pass -> https $PORT_STATIC_TLS (keep-alive pool, buffering
+#             off, 256k buffers, sets Authorization): the "nginx" reference row.
+# Ports are picked free per state folder ($BENCH/ports.env, see lib.sh). Used alone, pass the
+# state folder a run left with --keep: `BENCH=/tmp/registry-proxy-bench.XXXX bash bench/upstream.sh stop`.
 # TLS: a CA made here, $BENCH/tls/ca.crt (Node/Bun: NODE_EXTRA_CA_CERTS; Deno: DENO_CERT).
 # Adapted from shared/bench/upstream.sh + proxies.sh.
 set -euo pipefail
@@ -286,10 +288,12 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
           *) die "unknown: $n" ;;
         esac
       done ;;
+    conf) nginx_ref_conf "$what" "$3" ;; # conf NAME PORT: write an nginx reference config listening on PORT, print its path
     stop)
       [[ $what == all ]] && set -- nginx static issuer registry || set -- "$what"
       for n in "$@"; do stop_pidfile "$n"; done ;;
     status)
+      echo "state in $BENCH"
       for n in registry issuer static nginx; do
         if running_pidfile "$n"; then echo "$n running pid $(cat "$BENCH/run/$n.pid")"; else echo "$n stopped"; fi
       done ;;
