@@ -68,24 +68,20 @@ function reuse(socket: Socket, request: PooledRequest): void {
 
 function createAgents(maxSockets: number, timeouts: PoolTimeouts) {
   const options = { keepAlive: true, maxSockets, scheduling: 'lifo' as const };
-  class HttpAgent extends http.Agent {
-    override keepSocketAlive(socket: Socket): boolean {
-      return keepSocketAlive(timeouts, socket);
-    }
-    override reuseSocket(socket: Socket, request: PooledRequest): void {
-      reuse(socket, request);
-      super.reuseSocket(socket, request);
-    }
-  }
-  class HttpsAgent extends https.Agent {
-    override keepSocketAlive(socket: Socket): boolean {
-      return keepSocketAlive(timeouts, socket);
-    }
-    override reuseSocket(socket: Socket, request: PooledRequest): void {
-      reuse(socket, request);
-      super.reuseSocket(socket, request);
-    }
-  }
+  // The same pool rules for both schemes: a subclass of each agent, from one definition.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeScript requires this signature of a mixin base
+  const pooled = <T extends new (...args: any[]) => http.Agent>(Agent: T) =>
+    class extends Agent {
+      override keepSocketAlive(socket: Socket): boolean {
+        return keepSocketAlive(timeouts, socket);
+      }
+      override reuseSocket(socket: Socket, request: PooledRequest): void {
+        reuse(socket, request);
+        super.reuseSocket(socket, request);
+      }
+    };
+  const HttpAgent = pooled(http.Agent);
+  const HttpsAgent = pooled(https.Agent);
   return { 'http:': new HttpAgent(options), 'https:': new HttpsAgent(options) };
 }
 
