@@ -9,7 +9,7 @@ export type FetchHandler = (request: Request, client?: ClientInfo) => Promise<Re
 
 /**
  * What the server knows about the client's connection. The runtime adapters pass it;
- * `Deno.serve(proxy)` passes its handler info, which has the same `remoteAddr`.
+ * Deno's serve handler info, passed when the proxy is served directly, has the same `remoteAddr`.
  */
 export interface ClientInfo {
   /** The client's IP address as the socket saw it. */
