@@ -1,5 +1,5 @@
 import process from 'node:process';
-import { formatUrl, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
+import { serverAddress, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
 export { FsCacheStore } from './cache/fs-store.ts';
@@ -77,12 +77,5 @@ export async function serve(options: BunServeOptions = {}): Promise<BunServer> {
     process.once('SIGINT', onSignal);
   }
 
-  return {
-    url: formatUrl(server.hostname, server.port),
-    hostname: server.hostname,
-    port: server.port,
-    ...(operations ? { metricsUrl: formatUrl(operations.hostname, operations.port) } : {}),
-    server,
-    close,
-  };
+  return { ...serverAddress(server, operations, close), server };
 }

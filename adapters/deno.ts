@@ -1,4 +1,4 @@
-import { formatUrl, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
+import { serverAddress, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
 export { FsCacheStore } from './cache/fs-store.ts';
@@ -71,12 +71,5 @@ export async function serve(options: DenoServeOptions = {}): Promise<DenoServer>
     });
   }
 
-  return {
-    url: formatUrl(addr.hostname, addr.port),
-    hostname: addr.hostname,
-    port: addr.port,
-    ...(operations ? { metricsUrl: formatUrl(operations.addr.hostname, operations.addr.port) } : {}),
-    server,
-    close,
-  };
+  return { ...serverAddress(addr, operations?.addr, close), server };
 }

@@ -1,6 +1,6 @@
 import { createRegistryProxy, isRegistryProxy, type FetchHandler } from '../lib/handler.ts';
 import { RegistryProxyOptionsError } from '../lib/options/error.ts';
-import type { RegistryProxyOptions, ServeOptions } from '../lib/options/types.ts';
+import type { RegistryProxyOptions, ServeOptions, ServerAddress } from '../lib/options/types.ts';
 import { withRequestLog } from '../lib/request-log.ts';
 import { cacheOptionsFor } from './cache/store-spec.ts';
 
@@ -56,6 +56,21 @@ export function prepareServe(options: ServeOptions): PreparedServe {
     fetch,
     metrics: metricsPort === undefined ? undefined : { port: metricsPort, hostname: metricsHostname, fetch: operations!.operations },
     drain: () => operations?.drain(),
+  };
+}
+
+/** What every runtime's `serve` resolves to, from where the main and metrics listeners ended up. */
+export function serverAddress(
+  main: { hostname: string; port: number },
+  metrics: { hostname: string; port: number } | undefined,
+  close: () => Promise<void>,
+): ServerAddress {
+  return {
+    url: formatUrl(main.hostname, main.port),
+    hostname: main.hostname,
+    port: main.port,
+    ...(metrics ? { metricsUrl: formatUrl(metrics.hostname, metrics.port) } : {}),
+    close,
   };
 }
 

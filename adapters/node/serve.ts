@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createListener } from './listener.ts';
 import { createNodeFetch } from './upstream-fetch.ts';
-import { formatUrl, prepareServe, type ServeOptions, type ServerAddress } from '../serve-options.ts';
+import { serverAddress, prepareServe, type ServeOptions, type ServerAddress } from '../serve-options.ts';
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
 export { FsCacheStore } from '../cache/fs-store.ts';
@@ -78,14 +78,8 @@ export async function serve(options: NodeServeOptions = {}): Promise<NodeServer>
     });
   }
 
-  return {
-    url: formatUrl(address.address, address.port),
-    hostname: address.address,
-    port: address.port,
-    ...(metricsAddress ? { metricsUrl: formatUrl(metricsAddress.address, metricsAddress.port) } : {}),
-    server,
-    close,
-  };
+  const where = (info: AddressInfo) => ({ hostname: info.address, port: info.port });
+  return { ...serverAddress(where(address), metricsAddress && where(metricsAddress), close), server };
 }
 
 function listen(server: Server, port: number, hostname: string): Promise<void> {

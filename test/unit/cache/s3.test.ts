@@ -3,28 +3,19 @@
  * progress still gives concurrent pulls one upstream GET per blob and intact bytes, and
  * `redirect: true` answers blob hits with a presigned URL the client can follow.
  */
-import S3rver from 's3rver';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { S3CacheStore } from '../../../lib/cache/s3-store.ts';
 import { createRegistryProxy } from '../../../lib/index.ts';
 import { distribution } from '../../upstreams/index.ts';
-import { pullImage, tempDirectory, upstreamCount } from '../helpers/cache.ts';
+import { pullImage, upstreamCount, useS3rver } from '../helpers/cache.ts';
 import { bytesOf, digestOf, req, useUpstreams } from '../helpers/single-upstream.ts';
 
 // Captured before msw patches fetch: S3 traffic goes to the real server untouched (msw's
 // passthrough stalls on request bodies).
 const realFetch = globalThis.fetch;
 const server = useUpstreams();
-let s3: { instance: S3rver; endpoint: string };
+const s3 = useS3rver();
 
-beforeAll(async () => {
-  const instance = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: await tempDirectory(), configureBuckets: [{ name: 'cache', configs: [] }] });
-  const { port } = await instance.run();
-  s3 = { instance, endpoint: `http://127.0.0.1:${port}` };
-});
-afterAll(async () => {
-  await s3?.instance.close();
-});
 
 function setup(prefix: string, redirect = false) {
   const registry = distribution({ auth: 'anonymous' });

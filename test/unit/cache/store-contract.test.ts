@@ -8,12 +8,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AwsClient } from 'aws4fetch';
-import S3rver from 's3rver';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FsCacheStore } from '../../../adapters/cache/fs-store.ts';
 import { S3CacheStore } from '../../../lib/cache/s3-store.ts';
 import type { CacheStore, ContentWriter } from '../../../lib/options/types.ts';
-import { tempDirectory } from '../helpers/cache.ts';
+import { tempDirectory, useS3rver } from '../helpers/cache.ts';
 
 const MiB = 1024 * 1024;
 
@@ -34,17 +33,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.compare(a, b) === 0;
 }
 
-let s3: { instance: S3rver; endpoint: string };
+const s3 = useS3rver();
 const s3Requests: { method: string; url: string; bytes: number }[] = [];
 
-beforeAll(async () => {
-  const instance = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: await tempDirectory(), configureBuckets: [{ name: 'cache', configs: [] }] });
-  const { port } = await instance.run();
-  s3 = { instance, endpoint: `http://127.0.0.1:${port}` };
-});
-afterAll(async () => {
-  await s3?.instance.close();
-});
 
 /** An S3 store on the test server, under its own prefix, recording what it sends. */
 function s3Store(prefix: string): S3CacheStore {

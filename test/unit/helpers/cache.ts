@@ -5,7 +5,8 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect } from 'vitest';
+import S3rver from 's3rver';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { FsCacheStore } from '../../../adapters/cache/fs-store.ts';
 import { createRegistryProxy, type RegistryProxyOptions } from '../../../lib/index.ts';
 import type { CacheEvent, CacheOptions } from '../../../lib/options/types.ts';
@@ -22,6 +23,21 @@ export async function tempDirectory(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'registry-proxy-cache-'));
   directories.push(dir);
   return dir;
+}
+
+/** A real S3 server (s3rver) with a `cache` bucket for this test file; `endpoint` is set once it runs. */
+export function useS3rver(): { endpoint: string } {
+  const s3 = { endpoint: '' };
+  let instance: S3rver | undefined;
+  beforeAll(async () => {
+    instance = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: await tempDirectory(), configureBuckets: [{ name: 'cache', configs: [] }] });
+    const { port } = await instance.run();
+    s3.endpoint = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await instance?.close();
+  });
+  return s3;
 }
 
 export interface CachedSetup {
