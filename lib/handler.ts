@@ -36,7 +36,7 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): Registr
   const operations = new Operations(resolved);
   // Each route's upstream exchanges get the operations layer's observer (tracing, metrics, concurrency cap).
   const context = createContext(resolved, operations.observerOf);
-  const router = buildRouter(resolved, context);
+  const route = buildRouter(resolved, context);
   // A challenge's realm is built from the request's host (and forwarded headers when trusted),
   // and whether one is sent at all depends on the credentials shown.
   const challengeVary =
@@ -51,7 +51,7 @@ export function createRegistryProxy(options: RegistryProxyOptions = {}): Registr
 
   const handle = async (request: Request): Promise<Response> => {
     try {
-      const response = await router.fetch(request as never, request);
+      const response = await route(request);
       return response ? uncacheableChallenge(response) : ociError('notFound', 'not found').toResponse();
     } catch (error) {
       if (isOciError(error)) {

@@ -1,4 +1,4 @@
-import { IttyRouter, type IRequest } from 'itty-router';
+import { IttyRouter } from 'itty-router';
 import { authorizeRegistryRequest, proxyChallenge } from './auth/authorization.ts';
 import type { Action } from './auth/client-auth.ts';
 import { createContext, type ProxyContext, type RouteContext } from './context.ts';
@@ -42,15 +42,28 @@ function upstreamSearch(url: URL): string {
   return search === '' ? '' : `?${search}`;
 }
 
+/**
+ * One request as the route handlers see it: the caller's Request (never written to), its URL
+ * parsed once, and the route's path parameters (raw, still percent-encoded).
+ */
+interface RoutedRequest {
+  request: Request;
+  url: URL;
+  params: Record<string, string | undefined>;
+}
+
+type RouteHandler = (routed: RoutedRequest) => Promise<Response | undefined> | Response | undefined;
+
+/** Answers a request, or `undefined` when no route takes it. */
+export type RegistryRouter = (request: Request) => Promise<Response | undefined>;
+
 /** The router of the registry API; `context` is built here unless the caller (the operations layer) built it. */
-export function buildRouter(options: ResolvedOptions, context: ProxyContext = createContext(options)) {
-  const router = IttyRouter<IRequest, [Request]>();
+export function buildRouter(options: ResolvedOptions, context: ProxyContext = createContext(options)): RegistryRouter {
   const hostOf = (request: Request, url: URL) => requestHost(request, url, options.trustForwardedHeaders);
 
   /** Validates the name, picks the upstream, maps the name, and applies rules and client auth. */
-  const resolveTarget = async (original: Request, name: string | undefined, action: Action, tag?: string): Promise<Target> => {
+  const resolveTarget = async ({ request: original, url }: RoutedRequest, name: string | undefined, action: Action, tag?: string): Promise<Target> => {
     const clientName = checkName(name);
-    const url = new URL(original.url);
     const ns = url.searchParams.get('ns');
     const routeContext = context.selectRoute(hostOf(original, url), ns, clientName);
     if (!routeContext) throw ociError('nameUnknown', 'no upstream serves this repository', { name: clientName });
@@ -96,8 +109,8 @@ export function buildRouter(options: ResolvedOptions, context: ProxyContext = cr
     return response;
   };
 
-  const ping = async (request: IRequest, original: Request) => {
-    const url = new URL(original.url);
+  const pingHeaders: HeadersInit = { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' };
+  const ping = async ({ request: original, url }: RoutedRequest) => {
     const ns = url.searchParams.get('ns');
     if (context.clientAuth) {
       // Like Docker Hub: challenge until credentials (or a token) are shown, so clients that
@@ -111,12 +124,10 @@ export function buildRouter(options: ResolvedOptions, context: ProxyContext = cr
     }
     const routeContext = context.selectRoute(hostOf(original, url), ns, undefined);
     const answerItself = () =>
-      new Response(request.method === 'HEAD' ? null : '{}', {
-        headers: { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' },
-      });
+      new Response(original.method === 'HEAD' ? null : '{}', { headers: pingHeaders });
     // Nothing for the client to do upstream: the proxy authenticates there itself. Other
     // methods get what distribution gives them (200), without going upstream.
-    const isRead = request.method === 'GET' || request.method === 'HEAD';
+    const isRead = original.method === 'GET' || original.method === 'HEAD';
     if (!routeContext || routeContext.route.tokenDance === 'proxy' || !isRead) return answerItself();
     // The client does the upstream's dance: its ping shows the upstream's challenge, rewritten.
     try {
@@ -128,31 +139,33 @@ export function buildRouter(options: ResolvedOptions, context: ProxyContext = cr
     }
   };
 
-  const manifest = async (request: IRequest, original: Request) => {
-    const reference = request.params.reference!;
+  const manifest = async (routed: RoutedRequest) => {
+    const { params } = routed;
+    const reference = params.reference!;
     if (!isValidReference(reference)) {
-      checkName(request.params.name);
+      checkName(params.name);
       // A reference that is neither a tag nor a digest names no manifest (OCI conformance:
       // 404 MANIFEST_UNKNOWN); an impossible digest is a bad digest, as for blobs.
       throw hasDigestShape(reference)
         ? ociError('digestInvalid', 'invalid digest', { digest: reference.slice(0, 300) })
         : ociError('manifestUnknown', 'manifest unknown: the reference is neither a tag nor a digest', { reference: reference.slice(0, 300) });
     }
-    const target = await resolveTarget(original, request.params.name, 'pull', reference.includes(':') ? undefined : reference);
-    return pull(original, target, 'manifests', reference);
+    const target = await resolveTarget(routed, params.name, 'pull', reference.includes(':') ? undefined : reference);
+    return pull(routed.request, target, 'manifests', reference);
   };
 
-  const byDigest = (kind: 'blobs' | 'referrers') => async (request: IRequest, original: Request) => {
-    const digest = request.params.digest!;
+  const byDigest = (kind: 'blobs' | 'referrers') => async (routed: RoutedRequest) => {
+    const { params } = routed;
+    const digest = params.digest!;
     if (!isValidDigest(digest)) {
-      checkName(request.params.name);
+      checkName(params.name);
       if (hasDigestShape(digest)) throw ociError('digestInvalid', 'invalid digest', { digest: digest.slice(0, 300) });
       throw kind === 'blobs'
         ? ociError('blobUnknown', 'blob unknown: not a digest', { digest: digest.slice(0, 300) })
         : ociError('notFound', 'not a digest', { digest: digest.slice(0, 300) });
     }
-    const target = await resolveTarget(original, request.params.name, 'pull');
-    const response = await pull(original, target, kind, digest);
+    const target = await resolveTarget(routed, params.name, 'pull');
+    const response = await pull(routed.request, target, kind, digest);
     // A followed CDN redirect ends at a host that knows nothing of digests; the spec says the
     // registry MUST send it, and the path names it.
     if (kind === 'blobs' && response.ok && !response.headers.has('docker-content-digest')) {
@@ -161,53 +174,57 @@ export function buildRouter(options: ResolvedOptions, context: ProxyContext = cr
     return response;
   };
 
-  const tags = async (request: IRequest, original: Request) => {
-    const target = await resolveTarget(original, request.params.name, 'pull');
-    const response = await pull(original, target, 'tags', '');
+  const tags = async (routed: RoutedRequest) => {
+    const target = await resolveTarget(routed, routed.params.name, 'pull');
+    const response = await pull(routed.request, target, 'tags', '');
     const { route, names } = target.routeContext;
     const canonical = names.canonical(target.clientName)!;
     return rewriteTagList(response, target.clientName, route.access.active ? (tag) => route.access.allowsTag(canonical, tag) : undefined, options.idleTimeout);
   };
 
-  const otherRegistryRequest = async (request: IRequest, original: Request) => {
-    const isRead = request.method === 'GET' || request.method === 'HEAD';
-    const pathname = new URL(original.url).pathname;
+  const otherRegistryRequest = async (routed: RoutedRequest) => {
+    const { request: original } = routed;
+    const isRead = original.method === 'GET' || original.method === 'HEAD';
+    const { pathname } = routed.url;
     const path = isRead ? undefined : parseRegistryPath(pathname);
     const write = path?.kind === 'manifests' || path?.kind === 'blobs' ? path : undefined;
     if (!write) {
       // Endpoints that only read answer other methods with 405, as distribution does.
       if (path && (path.kind === 'tags' ? path.rest === 'list' : !path.rest.includes('/'))) {
-        throw ociError('unsupported', `${request.method} is not supported on this endpoint`, null, { allow: 'GET, HEAD' });
+        throw ociError('unsupported', `${original.method} is not supported on this endpoint`, null, { allow: 'GET, HEAD' });
       }
       throw ociError('notFound', pathname === '/v2/_catalog' ? 'the catalog is not served by the proxy' : 'this registry API endpoint is not served by the proxy');
     }
     // A manifest PUT/DELETE by tag writes that tag: tag rules apply to it as they do to pulls.
     const tag = write.kind === 'manifests' && !write.rest.includes(':') ? write.rest : undefined;
-    const target = await resolveTarget(original, write.name, 'push', tag);
-    const url = new URL(original.url);
+    const target = await resolveTarget(routed, write.name, 'push', tag);
+    const url = new URL(routed.url);
     url.searchParams.delete('ns');
     const from = url.searchParams.get('from');
     if (from !== null) {
       // A cross-repository mount reads its source: the client must be allowed to pull it, and
       // the upstream knows it by its own name (`?mount=<digest>&from=<name>`).
-      const source = await resolveTarget(original, from, 'pull');
+      const source = await resolveTarget(routed, from, 'pull');
       if (source.routeContext !== target.routeContext) url.searchParams.delete('from'); // cannot mount across upstreams: upload instead
       else url.searchParams.set('from', source.upstreamName);
     }
     return forward(original, target, `${write.kind}/${write.rest}`, url.search, 'pull,push');
   };
 
-  const browser = (request: IRequest) => {
+  const browser = ({ url }: RoutedRequest) => {
     if (options.browserRedirect === false) return undefined;
-    const path = new URL(request.url).pathname;
+    const path = url.pathname;
     const target = path === '/' ? options.browserRedirect : options.browserRedirect.replace(/\/$/, '') + path;
     return new Response(null, { status: 307, headers: { location: target } });
   };
 
-  const token = (_request: IRequest, original: Request) =>
-    context.clientAuth ? handleProxyTokenRequest(context, original) : handleTokenRequest(context, original);
+  const token = ({ request }: RoutedRequest) => (context.clientAuth ? handleProxyTokenRequest(context, request) : handleTokenRequest(context, request));
 
-  router
+  // itty-router compiles the patterns; the dispatch below is ours, because itty's own `fetch`
+  // writes `params`, `query` and `route` onto the Request it is given (an embedding app's, which
+  // may run itty-router itself) and parses its URL again.
+  // (Typed `never`: itty never calls these handlers; the dispatch does, with a RoutedRequest.)
+  const { routes } = IttyRouter<never, []>()
     .all('/v2', ping)
     .get('/v2/:name+/manifests/:reference', manifest)
     .head('/v2/:name+/manifests/:reference', manifest)
@@ -218,7 +235,21 @@ export function buildRouter(options: ResolvedOptions, context: ProxyContext = cr
     .all('/v2/*', otherRegistryRequest)
     .get(options.tokenPath, token)
     .post(options.tokenPath, token)
-    .get('*', browser);
+    .get('*', browser) as unknown as { routes: [method: string, pattern: RegExp, handlers: RouteHandler[], path: string][] };
 
-  return router;
+  return async (request) => {
+    const url = new URL(request.url);
+    const { method } = request;
+    for (const [routeMethod, pattern, handlers] of routes) {
+      if (routeMethod !== method && routeMethod !== 'ALL') continue;
+      const match = pattern.exec(url.pathname);
+      if (match === null) continue;
+      const routed: RoutedRequest = { request, url, params: match.groups ?? {} };
+      for (const handler of handlers) {
+        const response = await handler(routed);
+        if (response !== undefined) return response;
+      }
+    }
+    return undefined;
+  };
 }
