@@ -70,9 +70,16 @@ function writeResponse(
   request: Request | undefined,
   onError: (error: unknown, request: Request) => void,
 ): void {
-  const body = response.body;
-  if (outgoing.destroyed || outgoing.headersSent) {
+  // The Node message behind an upstream body, taken before `body` is read: reading it would make
+  // the web stream this path exists to avoid (see response.ts).
+  const source = takeNodeStream(response);
+  const body = source === undefined ? response.body : null;
+  const discard = () => {
+    source?.destroy();
     body?.cancel().catch(noop);
+  };
+  if (outgoing.destroyed || outgoing.headersSent) {
+    discard();
     return;
   }
   const head: string[] = [];
@@ -85,21 +92,20 @@ function writeResponse(
     outgoing.writeHead(response.status, response.statusText || STATUS_CODES[response.status] || 'Unknown', head);
   } catch (error) {
     // A header or reason phrase Node refuses to send (the upstream's, relayed): say so instead.
-    body?.cancel().catch(noop);
+    discard();
     if (request) onError(error, request);
     const invalid = ociErrorResponse(502, 'UPSTREAM_INVALID', 'the upstream response cannot be relayed');
     if (response.status === 502) outgoing.destroy();
     else writeResponse(invalid, incoming, outgoing, request, onError);
     return;
   }
-  if (body === null || incoming.method === 'HEAD') {
-    body?.cancel().catch(noop);
+  if (incoming.method === 'HEAD' || (source === undefined && body === null)) {
+    discard();
     outgoing.end();
     return;
   }
-  const source = takeNodeStream(body);
   if (source !== undefined) pipeNodeBody(source, outgoing, request, onError);
-  else void pumpWebBody(body, outgoing);
+  else void pumpWebBody(body!, outgoing);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
  * directions use it: a client's push body on its way upstream, an upstream body on its way to
  * the client.
  */
-const TAKE_NODE_STREAM = Symbol.for('registry-proxy.node-body');
+export const TAKE_NODE_STREAM = Symbol.for('registry-proxy.node-body');
 
 type NodeBackedStream = ReadableStream<Uint8Array> & { [TAKE_NODE_STREAM]?: () => Readable | undefined };
 
@@ -51,9 +51,10 @@ export function lazyWebStream(source: Readable): ReadableStream<Uint8Array> {
 }
 
 /**
- * The Node stream behind `body` when nobody has read it yet; from then on the web stream is
- * dead and the caller owns the Node stream. `undefined` for any other body.
+ * The Node stream behind a body, or behind a response's body (see response.ts), when nobody has
+ * read it yet; from then on the web stream is dead and the caller owns the Node stream.
+ * `undefined` for any other body or response.
  */
-export function takeNodeStream(body: ReadableStream<Uint8Array> | null | undefined): Readable | undefined {
-  return (body as NodeBackedStream | null | undefined)?.[TAKE_NODE_STREAM]?.();
+export function takeNodeStream(holder: ReadableStream<Uint8Array> | Response | null | undefined): Readable | undefined {
+  return (holder as NodeBackedStream | null | undefined)?.[TAKE_NODE_STREAM]?.();
 }

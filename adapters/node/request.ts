@@ -1,5 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { lazyWebStream } from './node-body.ts';
+import { standIn } from './stand-in.ts';
+
+const noop = () => {};
 
 /** A request target or `Host` the proxy cannot turn into a URL: the client gets a 400. */
 export class BadRequestTarget extends Error {
@@ -51,6 +54,8 @@ class NodeRequest {
   readonly #headers: Headers;
   #controller: AbortController | undefined;
   #abortReason: unknown;
+  /** Told of the abort without an AbortSignal (see onNodeRequestAbort). */
+  #abortListeners: Set<(reason: Error) => void> | undefined;
   #body: ReadableStream<Uint8Array> | null | undefined;
   #full: Request | undefined;
 
@@ -96,6 +101,18 @@ class NodeRequest {
     if (this.#abortReason !== undefined) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    const listeners = this.#abortListeners;
+    this.#abortListeners = undefined;
+    listeners?.forEach((listener) => listener(reason));
+  }
+
+  onAbort(listener: (reason: Error) => void): () => void {
+    if (this.#abortReason !== undefined) {
+      listener(this.#abortReason as Error);
+      return noop;
+    }
+    (this.#abortListeners ??= new Set()).add(listener);
+    return () => this.#abortListeners?.delete(listener);
   }
 
   get aborted(): boolean {
@@ -114,26 +131,7 @@ class NodeRequest {
   }
 }
 
-// Every other member of Request answers from the full request; the chain keeps `instanceof Request`.
-for (const name of Object.getOwnPropertyNames(Request.prototype)) {
-  if (name === 'constructor' || Object.prototype.hasOwnProperty.call(NodeRequest.prototype, name)) continue;
-  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, name)!;
-  if (descriptor.get) {
-    Object.defineProperty(NodeRequest.prototype, name, {
-      get(this: NodeRequest) {
-        return (this.full() as unknown as Record<string, unknown>)[name];
-      },
-    });
-  } else if (typeof descriptor.value === 'function') {
-    Object.defineProperty(NodeRequest.prototype, name, {
-      value(this: NodeRequest, ...args: unknown[]) {
-        const full = this.full() as unknown as Record<string, (...args: unknown[]) => unknown>;
-        return full[name]!(...args);
-      },
-    });
-  }
-}
-Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
+standIn(NodeRequest, Request);
 
 /** Builds the handler's Request; throws `BadRequestTarget` when the target or Host makes no URL. */
 export function createNodeRequest(incoming: IncomingMessage): Request {
@@ -143,6 +141,15 @@ export function createNodeRequest(incoming: IncomingMessage): Request {
 /** Aborts the request's signal (the client disconnected). */
 export function abortNodeRequest(request: Request, reason: Error): void {
   (request as unknown as NodeRequest).abort(reason);
+}
+
+/**
+ * Calls `listener` when the client of `request` goes away (at once if it has), and returns what
+ * stops that — without the AbortController that `request.signal` costs (several per cent of a
+ * manifest GET's CPU on Node 20). `undefined` for a request this adapter did not make.
+ */
+export function onNodeRequestAbort(request: Request, listener: (reason: Error) => void): (() => void) | undefined {
+  return request instanceof NodeRequest ? request.onAbort(listener) : undefined;
 }
 
 /** Whether the client of this request has gone away. */

@@ -2,8 +2,10 @@ import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
-import { GUARDED_BODY } from '../../lib/upstream/guarded-body.ts';
-import { lazyWebStream, takeNodeStream } from './node-body.ts';
+import { UPSTREAM_EXCHANGE, type UpstreamExchangeInit } from '../../lib/upstream/fetch.ts';
+import { takeNodeStream } from './node-body.ts';
+import { onNodeRequestAbort } from './request.ts';
+import { createNodeResponse } from './response.ts';
 
 export interface NodeFetchOptions {
   /**
@@ -94,7 +96,8 @@ function createAgents(maxSockets: number, timeouts: PoolTimeouts) {
  * `'manual'`, bodies are streams, strings or bytes.
  *
  * The body enforces its own `Content-Length` (Node errors a message cut short) and idle timeout
- * (socket timeout), which it declares with `GUARDED_BODY` so `lib/` adds no wrapper of its own.
+ * (socket timeout), which it declares with `GUARDED_BODY` so `lib/` adds no wrapper of its own,
+ * and is made a web stream only when read (see response.ts).
  *
  * The pool: a GET or HEAD sent on a reused connection that the upstream resets before
  * answering a single byte (it closed the idle connection as we sent) is sent once more on a new
@@ -107,7 +110,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
     maxKeepAlive: options.maxKeepAlive ?? 600_000,
   });
 
-  return ((input: RequestInfo | URL, init: RequestInit = {}) =>
+  const nodeFetch = ((input: RequestInfo | URL, init: RequestInit = {}) =>
     new Promise<Response>((resolve, reject) => {
       const url = input instanceof URL ? input : new URL(input instanceof Request ? input.url : input);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -123,21 +126,43 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       });
       const body = init.body;
       const replayable = (method === 'GET' || method === 'HEAD') && (body === undefined || body === null);
-      const signal = init.signal ?? undefined;
+      const exchange = (init as ExchangeInit)[UPSTREAM_EXCHANGE];
+
+      let current: PooledRequest | undefined;
+      let settled = false;
+      let cancelledBy: Error | undefined;
+      const stopFollowing = followCancellation(init, exchange, (reason) => {
+        cancelledBy = reason;
+        current?.destroy(reason);
+      });
+      let timedOut = false;
+      const headersTimeout = exchange?.headersTimeout ?? 0;
+      const timer =
+        headersTimeout > 0
+          ? setTimeout(() => {
+              timedOut = true;
+              current?.destroy(new HeadersTimeout(headersTimeout));
+            }, headersTimeout)
+          : undefined;
+      const fail = (error: Error) => {
+        settled = true;
+        clearTimeout(timer);
+        stopFollowing();
+        reject(cancelledBy ?? new TypeError('fetch failed', { cause: timedOut ? new HeadersTimeout(headersTimeout) : error }));
+      };
 
       const send = (retried: boolean): void => {
         const request: PooledRequest = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent });
-        const onAbort = () => request.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
-        if (signal?.aborted) onAbort();
-        else signal?.addEventListener('abort', onAbort, { once: true });
+        current = request;
+        if (cancelledBy) request.destroy(cancelledBy);
         request.on('error', (error: NodeJS.ErrnoException) => {
           // After the response, the body carries the error; this listener only keeps it from crashing.
           if (settled) return;
-          signal?.removeEventListener('abort', onAbort);
           if (
             replayable &&
             !retried &&
-            !signal?.aborted &&
+            !cancelledBy &&
+            !timedOut &&
             request.reusedSocket &&
             RESET_CODES.has(error.code ?? '') &&
             // Not a byte of an answer came back: the upstream cannot have acted on the request.
@@ -146,13 +171,13 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
             send(true);
             return;
           }
-          settled = true;
-          reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: error }));
+          fail(error);
         });
 
         request.once('response', (message) => {
           settled = true;
-          request.once('close', () => signal?.removeEventListener('abort', onAbort));
+          clearTimeout(timer);
+          request.once('close', stopFollowing);
           if (idleTimeout > 0) watchIdle(request, message, idleTimeout);
           // Errors from here on reach whoever reads the body (the listener's pipe or a web
           // stream); without a listener of its own an unread, failing message would crash the process.
@@ -160,7 +185,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
           try {
             resolve(toResponse(message, method));
           } catch (error) {
-            // A status the Response constructor refuses (`HTTP/1.1 999`): the upstream is broken.
+            // A status a Response cannot hold (`HTTP/1.1 999`): the upstream is broken.
             message.destroy();
             reject(new TypeError('fetch failed', { cause: error }));
           }
@@ -170,9 +195,39 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
         else if (typeof body === 'string' || body instanceof Uint8Array) request.end(body);
         else sendBody(body as ReadableStream<Uint8Array>, request);
       };
-      let settled = false;
       send(false);
-    })) as typeof fetch;
+    })) as typeof globalThis.fetch;
+  // lib/ hands this fetch the client request and the headers timeout instead of a signal of its own.
+  return Object.assign(nodeFetch, { [UPSTREAM_EXCHANGE]: true as const });
+}
+
+type ExchangeInit = RequestInit & { [UPSTREAM_EXCHANGE]?: UpstreamExchangeInit };
+
+class HeadersTimeout extends Error {
+  override name = 'TimeoutError';
+  constructor(ms: number) {
+    super(`no response head within ${ms} ms`);
+  }
+}
+
+/**
+ * Calls `cancel` when the exchange's client goes away (or its signal aborts), and returns what
+ * stops following it. A request from this adapter's listener is followed without an
+ * AbortSignal (see request.ts); any other through its `signal`.
+ */
+function followCancellation(init: RequestInit, exchange: UpstreamExchangeInit | undefined, cancel: (reason: Error) => void): () => void {
+  const client = exchange?.client;
+  const unsubscribe = client && onNodeRequestAbort(client, cancel);
+  if (unsubscribe) return unsubscribe;
+  const signal = (exchange ? (client?.signal ?? exchange.signal) : init.signal) ?? undefined;
+  if (!signal) return noop;
+  const onAbort = () => cancel(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+  if (signal.aborted) {
+    onAbort();
+    return noop;
+  }
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 const noop = () => {};
@@ -204,16 +259,11 @@ function toResponse(message: IncomingMessage, method: string): Response {
   const raw = message.rawHeaders;
   for (let index = 0; index < raw.length; index += 2) headers.append(raw[index]!, raw[index + 1]!);
   const status = message.statusCode ?? 502;
-  let body: ReadableStream<Uint8Array> | null = null;
-  if (method === 'HEAD' || NULL_BODY_STATUSES.has(status)) {
-    message.resume();
-  } else {
-    // Read only if lib/ reads it (error bodies, tag lists, token JSON); a blob or manifest body
-    // is taken by the listener and piped as the Node message it is.
-    body = lazyWebStream(message);
-    (body as { [GUARDED_BODY]?: true })[GUARDED_BODY] = true;
-  }
-  return new Response(body, { status, statusText: message.statusMessage ?? '', headers });
+  const hasBody = method !== 'HEAD' && !NULL_BODY_STATUSES.has(status);
+  if (!hasBody) message.resume();
+  // The body stays the Node message: lib/ relays it untouched and the listener pipes it; it
+  // becomes a web stream only if lib/ reads it (error bodies, tag lists, token JSON).
+  return createNodeResponse(hasBody ? message : undefined, status, message.statusMessage ?? '', headers);
 }
 
 /**

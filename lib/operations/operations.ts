@@ -103,7 +103,8 @@ export class Operations {
         metrics.requestDuration.labels(route, endpoint).observe((clock.now() - started) / 1000);
       }
       const pace = limits && endpoint === 'blob' && request.method === 'GET' && response.ok ? limits.blobPacer(client, routeContext) : undefined;
-      if (!response.body || (!metrics && !pace)) return response;
+      // `body` last: a body made only when first read (the Node adapter's) stays unmade.
+      if ((!metrics && !pace) || !response.body) return response;
       const bytes = metrics && (repository === undefined ? metrics.bytesSent.labels(route, endpoint) : metrics.bytesSent.labels(route, endpoint, repository));
       const declared = endpoint === 'blob' || pace ? null : response.headers.get('content-length');
       if (bytes && declared !== null && /^\d+$/.test(declared)) {

@@ -3,7 +3,7 @@ import { publicOrigin } from '../protocol/host.ts';
 import { isRewritableErrorBody, MAX_REWRITTEN_ERROR_BYTES, oversizedErrorResponse, rewriteErrorText } from '../protocol/error-body.ts';
 import { readCappedText } from '../protocol/capped-read.ts';
 import { clientResponseHeaders } from '../protocol/headers.ts';
-import { isGuardedBody } from './guarded-body.ts';
+import { hasGuardedBody, relayBody } from './guarded-body.ts';
 import { withBodyChecks } from './body-checks.ts';
 import { withDeclaredLength } from './declared-length.ts';
 import { rewriteLinkHeader, upstreamUrlToClient } from '../protocol/paths.ts';
@@ -48,7 +48,8 @@ export async function toClientResponse(
   upstream: Response,
   upstreamUrl: URL,
 ): Promise<Response> {
-  const headers = clientResponseHeaders(upstream.headers, upstream.body !== null && !isGuardedBody(upstream.body));
+  const guarded = hasGuardedBody(upstream);
+  const headers = clientResponseHeaders(upstream.headers, !guarded && upstream.body !== null);
   const { names, upstreamOrigin } = routeContext;
 
   const challenge = headers.get('www-authenticate');
@@ -69,7 +70,10 @@ export async function toClientResponse(
   if (!headers.has('docker-distribution-api-version')) headers.set('docker-distribution-api-version', 'registry/2.0');
 
   const init = { status: upstream.status, statusText: upstream.statusText, headers };
-  if (request.method === 'HEAD' || upstream.body === null) {
+  const isHead = request.method === 'HEAD';
+  // First, so that a body the fetch makes only when read (the Node adapter's) is never made.
+  if (guarded && !isHead && !isRewritableErrorBody(upstream)) return relayBody(upstream, init);
+  if (isHead || upstream.body === null) {
     upstream.body?.cancel().catch(() => {});
     return new Response(null, init);
   }
@@ -80,7 +84,6 @@ export async function toClientResponse(
     headers.set('content-length', String(new TextEncoder().encode(body).byteLength));
     return new Response(body, init);
   }
-  if (isGuardedBody(upstream.body)) return new Response(upstream.body, init);
   const { idleTimeout } = context.options;
   const declared = headers.get('content-length');
   const expectedBytes = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;

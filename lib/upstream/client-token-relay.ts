@@ -54,7 +54,7 @@ export async function handleTokenRequest(context: ProxyContext, request: Request
   const target = new URL(realm.realm);
   for (const [name, value] of params) target.searchParams.append(name, value);
 
-  const response = await fetchUpstream(routeContext.settings, target, { method: request.method, headers, body, signal: request.signal, client: request });
+  const response = await fetchUpstream(routeContext.settings, target, { method: request.method, headers, body, client: request });
   const responseHeaders = clientResponseHeaders(response.headers);
   responseHeaders.delete('location'); // a token server has no business sending clients elsewhere
   responseHeaders.delete('www-authenticate');

@@ -74,7 +74,7 @@ async function exchange(
   body: ReadableStream<Uint8Array> | null,
 ): Promise<{ response: Response; url: URL }> {
   const { settings } = routeContext;
-  let response = await fetchUpstream(settings, url, { method: request.method, headers, body, signal: request.signal, client: request });
+  let response = await fetchUpstream(settings, url, { method: request.method, headers, body, client: request });
   if (!follow || body !== null) return { response, url };
 
   let current = url;
@@ -96,7 +96,7 @@ async function exchange(
       hopHeaders.delete('authorization');
     }
     current = next;
-    response = await fetchUpstream(settings, current, { method: request.method, headers: hopHeaders, signal: request.signal, client: request });
+    response = await fetchUpstream(settings, current, { method: request.method, headers: hopHeaders, client: request });
   }
   return { response, url: current };
 }
