@@ -82,6 +82,7 @@ export function buildRouter(options: ResolvedOptions, context: ProxyContext = cr
       search,
       scope: `repository:${target.upstreamName}:${actions}`,
       followRedirects,
+      isManifest: rest.startsWith('manifests/'),
     });
     if (target.ns !== null && target.routeContext.route.namespaces.length > 0) response.headers.set('oci-namespace', target.ns);
     return response;

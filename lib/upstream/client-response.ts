@@ -1,7 +1,7 @@
 import type { ProxyContext, RouteContext } from '../context.ts';
 import { publicOrigin } from '../protocol/host.ts';
 import { isRewritableErrorBody, MAX_REWRITTEN_ERROR_BYTES, oversizedErrorResponse, rewriteErrorText } from '../protocol/error-body.ts';
-import { readCappedText } from '../protocol/capped-read.ts';
+import { readCappedText, readWhole } from '../protocol/capped-read.ts';
 import { clientResponseHeaders } from '../protocol/headers.ts';
 import { hasGuardedBody, relayBody } from './guarded-body.ts';
 import { withBodyChecks } from './body-checks.ts';
@@ -40,6 +40,12 @@ function rewriteChallenges(value: string, context: ProxyContext, routeContext: R
   return challenges.map(formatChallenge).join(', ');
 }
 
+/**
+ * Manifests up to this size are read whole rather than streamed: no more than the checking
+ * stream reads ahead anyway (see body-checks.ts).
+ */
+const WHOLE_BODY_BYTES = 256 * 1024;
+
 /** Turns an upstream registry response into the client's: names mapped back, body streamed. */
 export async function toClientResponse(
   context: ProxyContext,
@@ -47,6 +53,7 @@ export async function toClientResponse(
   request: Request,
   upstream: Response,
   upstreamUrl: URL,
+  isManifest = false,
 ): Promise<Response> {
   const guarded = hasGuardedBody(upstream);
   const headers = clientResponseHeaders(upstream.headers, !guarded && upstream.body !== null);
@@ -87,6 +94,12 @@ export async function toClientResponse(
   const { idleTimeout } = context.options;
   const declared = headers.get('content-length');
   const expectedBytes = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  if (isManifest && expectedBytes !== undefined && expectedBytes <= WHOLE_BODY_BYTES) {
+    // Read whole (checked against its length, under the idle timer) and sent as bytes, which
+    // every runtime writes natively: cheaper than a checking stream, for the requests that are
+    // most of a registry's traffic. Blobs stream, whatever their size, as they arrive.
+    return new Response(await readWhole(upstream.body, expectedBytes, idleTimeout, 'body'), init);
+  }
   const body =
     idleTimeout > 0 || expectedBytes !== undefined
       ? withBodyChecks(

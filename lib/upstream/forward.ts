@@ -16,6 +16,8 @@ interface ForwardedRequest {
   scope: string;
   /** Follow redirects whatever the route's policy (the cache fills blobs from CDNs). */
   followRedirects?: boolean;
+  /** A manifest: its body may be read whole (see toClientResponse). */
+  isManifest?: boolean;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function forwardRegistryRequest(
     ({ response, url: finalUrl } = await exchange(routeContext, follow, request, url, headers, body));
     refuseForeignChallenge(response, finalUrl, routeContext);
   }
-  return toClientResponse(context, routeContext, request, response, finalUrl);
+  return toClientResponse(context, routeContext, request, response, finalUrl, forwarded.isManifest === true);
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   PARTIAL_DIGEST,
   PARTIAL_SIZE,
   rawExchange,
+  SMALL_MANIFEST_SIZE,
   sha256,
   type Download,
   type FakeRegistry,
@@ -74,6 +75,26 @@ async function expectCut(url: string, size: number): Promise<void> {
   expect(response.status).toBe(200);
   expect(response.complete, `${response.body.length} of ${size} bytes, ended as if complete`).toBe(false);
   expect(response.body.length).toBeLessThan(size);
+}
+
+/**
+ * A small body the proxy may read whole before answering (a manifest): either an OCI error
+ * (502, 504), or a transfer that visibly breaks off as for a blob — never a clean short one.
+ */
+async function expectNeverWhole(url: string, size: number): Promise<void> {
+  let response: Download;
+  try {
+    response = await download(url);
+  } catch (error) {
+    expect((error as NodeJS.ErrnoException).code, String(error)).toBe('ECONNRESET');
+    return;
+  }
+  if (response.status === 200) {
+    expect(response.complete, `${response.body.length} of ${size} bytes, ended as if complete`).toBe(false);
+    expect(response.body.length).toBeLessThan(size);
+  } else {
+    expectOci(response, [502, 504]);
+  }
 }
 
 async function until(check: () => boolean, ms: number): Promise<boolean> {
@@ -222,6 +243,20 @@ export const FAULT_CASES: FaultCase[] = [
     logs: /upstream body/i,
     async run({ a }) {
       await expectCut(`${a.url}${blob('short', PARTIAL_DIGEST)}`, PARTIAL_SIZE);
+    },
+  },
+  {
+    name: 'upstream manifest ends short of its Content-Length: never a whole manifest to the client, and it is logged',
+    logs: /upstream('s)? body/i,
+    async run({ a }) {
+      await expectNeverWhole(`${a.url}/v2/main/mshort/manifests/v1`, SMALL_MANIFEST_SIZE);
+    },
+  },
+  {
+    name: 'upstream manifest stalls: the client hears within the idle timeout, and it is logged',
+    logs: /upstream('s)? body/i,
+    async run({ a }) {
+      await expectNeverWhole(`${a.url}/v2/main/mstall/manifests/v1`, SMALL_MANIFEST_SIZE);
     },
   },
   {

@@ -32,6 +32,8 @@ export const BIG_DIGEST = sha256(BIG_BLOB);
 export const PARTIAL_SIZE = MiB;
 export const PARTIAL_DIGEST = sha256(pattern(PARTIAL_SIZE, 3));
 const PARTIAL_BLOB = pattern(PARTIAL_SIZE, 3);
+/** What `mshort` and `mstall` announce as a manifest, of which they send half. */
+export const SMALL_MANIFEST_SIZE = 4 * KiB;
 
 /** The proxy's own upstream credentials, and a client's (for the client token dance). */
 export const PROXY_CREDENTIALS = { username: 'proxy-user', password: 'proxy-s3cret-0000' };
@@ -267,6 +269,14 @@ export async function startRegistry(options: { realm: string; stranger: string }
         res.writeHead(200, partialHead);
         res.write(PARTIAL_BLOB.subarray(0, PARTIAL_SIZE / 2), () => setTimeout(() => socket.end(), 20));
         return;
+      case 'mshort': // a manifest (read whole by the proxy, not streamed) that ends short
+      case 'mstall': {
+        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(SMALL_MANIFEST_SIZE) });
+        res.write(PARTIAL_BLOB.subarray(0, SMALL_MANIFEST_SIZE / 2), () => {
+          if (repo === 'mshort') setTimeout(() => socket.end(), 20);
+        });
+        return; // mstall: the rest never comes
+      }
       case 'long': {
         // Content-Length says 1000; 2000 bytes follow, the rest garbage on a keep-alive connection.
         const head = `HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\ndocker-content-digest: ${sha256(OK_BLOB.subarray(0, 1000))}\r\n\r\n`;
