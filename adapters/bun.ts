@@ -1,4 +1,5 @@
 import process from 'node:process';
+import { createBunFetch } from './bun-fetch.ts';
 import { serverAddress, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
@@ -23,6 +24,9 @@ interface BunGlobal {
     fetch: (request: Request, server: BunHttpServer) => Response | Promise<Response>;
   }): BunHttpServer;
 }
+
+/** The proxy's `timeouts.idle` when none is given. */
+const DEFAULT_IDLE_TIMEOUT = 60_000;
 
 /** Bun caps `idleTimeout` at 255 seconds. */
 const MAX_IDLE_SECONDS = 255;
@@ -50,7 +54,10 @@ export async function serve(options: BunServeOptions = {}): Promise<BunServer> {
   if (!Number.isInteger(idleTimeout) || idleTimeout < 0 || idleTimeout > MAX_IDLE_SECONDS) {
     throw new RangeError(`registry-proxy: option "idleTimeout" must be a whole number of seconds from 0 to ${MAX_IDLE_SECONDS}`);
   }
-  const { port, hostname, handleSignals, drainTimeout, fetch, metrics, drain } = prepareServe(rest);
+  const { port, hostname, handleSignals, drainTimeout, fetch, metrics, drain } = prepareServe({
+    ...rest,
+    fetch: rest.fetch ?? createBunFetch(rest.timeouts?.idle ?? DEFAULT_IDLE_TIMEOUT),
+  });
 
   // The proxy gets the client's address from Bun's server, never the server itself.
   const server = bun.serve({ port, hostname, idleTimeout, fetch: (request, bunServer) => fetch(request, { clientAddress: bunServer.requestIP(request)?.address }) });
