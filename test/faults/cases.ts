@@ -59,42 +59,42 @@ function expectOci(response: Download | { status: number; body: string }, status
   if (code) expect(found).toBe(code);
 }
 
+/** The download, or `undefined` when the connection was reset before the headers. */
+async function downloadUnlessReset(url: string): Promise<Download | undefined> {
+  try {
+    return await download(url);
+  } catch (error) {
+    expect((error as NodeJS.ErrnoException).code, String(error)).toBe('ECONNRESET');
+    return undefined;
+  }
+}
+
+function expectIncomplete(response: Download, size: number): void {
+  expect(response.complete, `${response.body.length} of ${size} bytes, ended as if complete`).toBe(false);
+  expect(response.body.length).toBeLessThan(size);
+}
+
 /**
  * The client must see that the body broke off: a 200 whose body ends without its framing, or a
  * connection reset before the headers (Bun holds the headers of a streamed body until its
  * first bytes are flushed) — never a clean end short of the blob.
  */
 async function expectCut(url: string, size: number): Promise<void> {
-  let response: Download;
-  try {
-    response = await download(url);
-  } catch (error) {
-    expect((error as NodeJS.ErrnoException).code, String(error)).toBe('ECONNRESET');
-    return;
-  }
+  const response = await downloadUnlessReset(url);
+  if (response === undefined) return;
   expect(response.status).toBe(200);
-  expect(response.complete, `${response.body.length} of ${size} bytes, ended as if complete`).toBe(false);
-  expect(response.body.length).toBeLessThan(size);
+  expectIncomplete(response, size);
 }
 
 /**
- * A small body the proxy may read whole before answering (a manifest): either an OCI error
- * (502, 504), or a transfer that visibly breaks off as for a blob — never a clean short one.
+ * A small body the proxy may read whole before answering (a manifest): an OCI error (502,
+ * 504), or a transfer that visibly breaks off as for a blob — never a clean short one.
  */
 async function expectNeverWhole(url: string, size: number): Promise<void> {
-  let response: Download;
-  try {
-    response = await download(url);
-  } catch (error) {
-    expect((error as NodeJS.ErrnoException).code, String(error)).toBe('ECONNRESET');
-    return;
-  }
-  if (response.status === 200) {
-    expect(response.complete, `${response.body.length} of ${size} bytes, ended as if complete`).toBe(false);
-    expect(response.body.length).toBeLessThan(size);
-  } else {
-    expectOci(response, [502, 504]);
-  }
+  const response = await downloadUnlessReset(url);
+  if (response === undefined) return;
+  if (response.status === 200) expectIncomplete(response, size);
+  else expectOci(response, [502, 504]);
 }
 
 async function until(check: () => boolean, ms: number): Promise<boolean> {
