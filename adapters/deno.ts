@@ -1,3 +1,4 @@
+import { createDenoFetch } from './deno-fetch.ts';
 import { serverAddress, prepareServe, settleWithin, type ServeOptions, type ServerAddress } from './serve-options.ts';
 
 /** The filesystem cache store (`cache: { store: new FsCacheStore(dir) }`, or just the directory path). */
@@ -33,11 +34,14 @@ export interface DenoServer extends ServerAddress {
   server: DenoHttpServer;
 }
 
-/** Serves the proxy with `Deno.serve`. */
+/** Serves the proxy with `Deno.serve`, with Deno's fetch over HTTP/1.1 for the upstream unless `fetch` is given. */
 export async function serve(options: DenoServeOptions = {}): Promise<DenoServer> {
   const deno = (globalThis as unknown as { Deno?: DenoGlobal }).Deno;
   if (!deno) throw new Error('registry-proxy/deno: the Deno global is missing; use registry-proxy/node or /bun on other runtimes');
-  const { port, hostname, handleSignals, drainTimeout, fetch, metrics, drain } = prepareServe(options);
+  const { port, hostname, handleSignals, drainTimeout, fetch, metrics, drain } = prepareServe({
+    ...options,
+    fetch: options.fetch ?? createDenoFetch(),
+  });
 
   const listen = async (at: { port: number; hostname: string }, handler: DenoServeHandler) => {
     let listening!: (addr: { hostname: string; port: number }) => void;
