@@ -55,6 +55,9 @@ export function withBodyChecks(
     onFailure(error);
   };
 
+  /** A gathering buffer to reuse: its last gathering went out as a copy. */
+  let spare: ArrayBuffer | undefined;
+
   /** One upstream read, timed for the idle check; `undefined` when it failed (already reported). */
   const read = async (controller: ReadableStreamDefaultController<Uint8Array>, into?: Uint8Array) => {
     waitingSince = performance.now();
@@ -76,7 +79,8 @@ export function withBodyChecks(
    * upstream's bytes reach the client as they come.
    */
   const readChunk = async (controller: ReadableStreamDefaultController<Uint8Array>): Promise<Uint8Array | undefined> => {
-    let buffer = new ArrayBuffer(CHUNK_BYTES);
+    let buffer = spare ?? new ArrayBuffer(CHUNK_BYTES);
+    spare = undefined;
     let filled = 0;
     while (filled < CHUNK_BYTES) {
       const started = performance.now();
@@ -90,6 +94,13 @@ export function withBodyChecks(
       }
       filled += result.value.byteLength;
       if (performance.now() - started >= WAITED_MS) break;
+    }
+    if (filled < CHUNK_BYTES / 4) {
+      // Little gathered (an upstream slower than the client, as under many parallel pulls): a
+      // copy goes out and the buffer serves the next read, rather than a whole 256 KiB buffer
+      // held by each small chunk until the client has taken it and the collector has run.
+      spare = buffer;
+      return new Uint8Array(buffer, 0, filled).slice();
     }
     return new Uint8Array(buffer, 0, filled);
   };
