@@ -1,3 +1,4 @@
+import { GATHER_READS } from '../lib/upstream/guarded-body.ts';
 /**
  * The Deno adapter's upstream `fetch`: Deno's own, over an HTTP/1.1-only client.
  *
@@ -20,5 +21,9 @@ interface DenoHttpClientFactory {
 export function createDenoFetch(): typeof fetch {
   const deno = (globalThis as unknown as { Deno: DenoHttpClientFactory }).Deno;
   const client = deno.createHttpClient({ http1: true, http2: false });
-  return ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, client } as RequestInit)) as typeof fetch;
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const response = await fetch(input, { ...init, client } as RequestInit);
+    if (response.body) (response.body as { [GATHER_READS]?: true })[GATHER_READS] = true;
+    return response;
+  }) as typeof fetch;
 }

@@ -39,5 +39,5 @@ export type {
 } from './options/types.ts';
 export { OciError, ociErrorResponse, type OciErrorCode } from './protocol/errors.ts';
 export { withRequestLog, type RequestLogEntry } from './request-log.ts';
-export { GUARDED_BODY, WITH_HEAD } from './upstream/guarded-body.ts';
+export { GATHER_READS, GUARDED_BODY, WITH_HEAD } from './upstream/guarded-body.ts';
 export { UPSTREAM_EXCHANGE, type UpstreamExchangeInit } from './upstream/fetch.ts';

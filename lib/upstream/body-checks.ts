@@ -1,3 +1,5 @@
+import { wantsGatheredReads } from './guarded-body.ts';
+
 /** The most one relayed chunk gathers from the upstream body (see `readChunk`). */
 const CHUNK_BYTES = 256 * 1024;
 
@@ -34,7 +36,7 @@ export function withBodyChecks(
   onFailure: (error: Error) => void,
   expectedBytes?: number,
 ): ReadableStream<Uint8Array> {
-  const byob = byobReader(body);
+  const byob = wantsGatheredReads(body) ? byobReader(body) : undefined;
   const reader = byob ?? body.getReader();
   /** When the pending read started (`performance.now()`); `undefined` while none is pending. */
   let waitingSince: number | undefined;

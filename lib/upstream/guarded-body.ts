@@ -29,3 +29,15 @@ export function relayBody(upstream: Response, init: ResponseInit): Response {
   const withHead = (upstream as Marked)[WITH_HEAD];
   return withHead ? withHead.call(upstream, init) : new Response(upstream.body, init);
 }
+
+/**
+ * A `fetch` may mark a response body with this symbol to have the proxy's body checks gather
+ * the reads its upstream already sent into larger chunks (see body-checks.ts). The Deno adapter
+ * does: its fetch hands over one 16 KiB TLS record per read. The cost: bytes gathered before an
+ * upstream pause wait for the pause to end, so it is not the default.
+ */
+export const GATHER_READS: unique symbol = Symbol.for('registry-proxy.gather-reads') as never;
+
+export function wantsGatheredReads(body: ReadableStream<Uint8Array>): boolean {
+  return (body as { [GATHER_READS]?: unknown })[GATHER_READS] === true;
+}

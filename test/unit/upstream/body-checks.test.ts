@@ -1,17 +1,18 @@
 /**
- * withBodyChecks on a byte-stream body (what a runtime's fetch returns): read with a BYOB reader
+ * withBodyChecks on a byte-stream body marked GATHER_READS (the Deno adapter's): read with a BYOB reader
  * and gathered into larger chunks, it must still end a whole body cleanly, error one cut short of
  * its length or broken, and cut one that stalls — and report each failure once.
  */
 import { describe, expect, it } from 'vitest';
 import { withBodyChecks } from '../../../lib/upstream/body-checks.ts';
+import { GATHER_READS } from '../../../lib/upstream/guarded-body.ts';
 
 const PIECE = 16 * 1024;
 
-/** A byte stream handing out `pieces` 16 KiB pieces, then ending as `end` says. */
+/** A byte stream handing out `pieces` 16 KiB pieces, then ending as `end` says; marked as the Deno adapter's fetch marks its bodies. */
 function byteBody(pieces: number, end: 'close' | 'error' | 'stall'): ReadableStream<Uint8Array> {
   let sent = 0;
-  return new ReadableStream({
+  const body = new ReadableStream({
     type: 'bytes',
     pull(controller) {
       if (sent < pieces) {
@@ -26,6 +27,7 @@ function byteBody(pieces: number, end: 'close' | 'error' | 'stall'): ReadableStr
       else return new Promise(() => {});
     },
   });
+  return Object.assign(body, { [GATHER_READS]: true });
 }
 
 async function drain(body: ReadableStream<Uint8Array>): Promise<{ bytes: number; chunks: number; first: number[] }> {
@@ -48,7 +50,8 @@ describe('withBodyChecks on a byte stream', () => {
     const result = await drain(withBodyChecks(byteBody(64, 'close'), 1000, (error) => failures.push(error), 64 * PIECE));
     expect(result.bytes).toBe(64 * PIECE);
     expect(result.chunks).toBeLessThan(64);
-    expect(result.first.slice(0, 2)).toEqual([1, 16]);
+    // (How many pieces a chunk gathers depends on timing: a read that waited sends at once.)
+    expect(result.first[0]).toBe(1);
     expect(failures).toEqual([]);
   });
 
