@@ -61,10 +61,13 @@ export function withBodyChecks(
   let spare: ArrayBuffer | undefined;
 
   /** One upstream read, timed for the idle check; `undefined` when it failed (already reported). */
-  const read = async (controller: ReadableStreamDefaultController<Uint8Array>, into?: Uint8Array) => {
+  const read = async (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    into?: Uint8Array<ArrayBuffer>,
+  ): Promise<ReadableStreamReadResult<Uint8Array> | undefined> => {
     waitingSince = performance.now();
     try {
-      return byob && into ? await byob.read(into) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+      return byob && into ? ((await byob.read(into)) as ReadableStreamReadResult<Uint8Array>) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
     } catch (error) {
       // Upstream truncated or reset: fail the client's transfer too, never end it cleanly.
       fail(controller, error instanceof Error ? new Error(`upstream body failed: ${error.message}`, { cause: error }) : new Error(`upstream body failed: ${String(error)}`));
